@@ -3,7 +3,14 @@
 //! Layers, lowest first (data flows one way):
 //! - [`iso8583`]: the CUP direct-connect ISO 8583 dialect, declared as data, and its framing.
 //! - [`crypto`]: MAC, PIN block, key check values, sign-in key blocks, PBOC e-purse crypto.
+//! - [`inspect`] and [`craft`]: readable, masked views of frames and building frames by hand.
+//! - [`profile`]: acquirer variants ([var] facts of the spec) as settings.
+//! - [`yaml`]: the one module that parses YAML.
 
-pub mod crypto;
-pub mod iso8583;
 pub mod cli;
+pub mod craft;
+pub mod crypto;
+pub mod inspect;
+pub mod iso8583;
+pub mod profile;
+pub mod yaml;

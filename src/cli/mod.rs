@@ -1,6 +1,191 @@
-//! The `posconf` command line.
+//! The `posconf` command line. Each subcommand is a thin shell over a library layer.
+
+pub mod input;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::crypto::{DesKey, MacAlgorithm};
+use crate::inspect::{self, InspectOptions, Lang};
+use crate::iso8583::Framing;
+use crate::profile::Profile;
+
+#[derive(Parser)]
+#[command(name = "posconf", version, about = "Conformance test harness for China UnionPay direct-connect POS terminals")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FramingArg {
+    Auto,
+    Tcp,
+    Serial,
+    Bare,
+    Body,
+}
+
+impl From<FramingArg> for Framing {
+    fn from(f: FramingArg) -> Framing {
+        match f {
+            FramingArg::Auto => Framing::Auto,
+            FramingArg::Tcp => Framing::Tcp,
+            FramingArg::Serial => Framing::Serial,
+            FramingArg::Bare => Framing::Bare,
+            FramingArg::Body => Framing::Body,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Zh,
+    En,
+    Both,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode one ISO 8583 frame given as hex (argument, --file, or stdin) and print its fields.
+    ///
+    /// Exit codes: 0 decoded (and MAC valid if checked), 1 MAC wrong, 2 the bytes do not decode.
+    Decode {
+        /// Frame as hex; `-` or absent reads stdin.
+        hex: Option<String>,
+        /// Read the frame from a file (hex text or raw bytes).
+        #[arg(long, conflicts_with = "hex")]
+        file: Option<PathBuf>,
+        /// The input is the ISO 8583 body alone (MTI first); same as --framing body.
+        #[arg(long)]
+        body: bool,
+        /// How the frame is wrapped; `auto` detects the length prefix, serial STX frame or TPDU.
+        #[arg(long, value_enum, default_value = "auto")]
+        framing: FramingArg,
+        /// Verify field 64 with this MAK (8 or 16 bytes hex).
+        #[arg(long, value_name = "HEX")]
+        mak: Option<String>,
+        /// MAC algorithm (default from the profile: ecb).
+        #[arg(long, value_name = "ecb|x9.9|x9.19")]
+        mac_alg: Option<String>,
+        /// Show PAN, track and PIN-block fields in clear.
+        #[arg(long)]
+        reveal: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Field names in Chinese, English or both.
+        #[arg(long, value_enum, default_value = "both")]
+        lang: LangArg,
+        /// Acquirer profile (YAML) for [var] settings such as the pad nibble.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
+    /// Build a frame from the JSON/YAML document `decode --format json` prints; prints hex.
+    ///
+    /// Exit codes: 0 built, 2 the document is invalid (the error names the key).
+    Encode {
+        /// Document file; `-` or absent reads stdin.
+        file: Option<PathBuf>,
+        /// Compute field 64 with this MAK (8 or 16 bytes hex); adds field 64 if absent.
+        #[arg(long, value_name = "HEX")]
+        mak: Option<String>,
+        #[arg(long, value_name = "ecb|x9.9|x9.19")]
+        mac_alg: Option<String>,
+        /// Output framing.
+        #[arg(long, value_enum, default_value = "tcp")]
+        framing: FramingArg,
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
+}
+
+fn load_profile(path: Option<&PathBuf>) -> Result<Profile, String> {
+    match path {
+        Some(p) => Profile::load(p).map_err(|e| e.to_string()),
+        None => Ok(Profile::default()),
+    }
+}
+
+fn mac_settings(profile: &Profile, mak: Option<&str>, alg: Option<&str>) -> Result<(Option<DesKey>, MacAlgorithm), String> {
+    let alg = match alg {
+        Some(a) => a.parse::<MacAlgorithm>().map_err(|e| format!("--mac-alg: {e}"))?,
+        None => profile.mac().map_err(|e| e.to_string())?,
+    };
+    let key = mak.map(|m| DesKey::from_hex(m).map_err(|e| format!("--mak: {e}"))).transpose()?;
+    Ok((key, alg))
+}
 
 /// Entry point; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Decode { hex, file, body, framing, mak, mac_alg, reveal, format, lang, profile } => {
+            let run = || -> Result<i32, String> {
+                let profile = load_profile(profile.as_ref())?;
+                let codec = profile.codec().map_err(|e| e.to_string())?;
+                let (mak, mac_algorithm) = mac_settings(&profile, mak.as_deref(), mac_alg.as_deref())?;
+                let bytes = input::read_frame(hex.as_deref(), file.as_deref())?;
+                let framing = if body { Framing::Body } else { framing.into() };
+                let opts = InspectOptions { framing, reveal, mak, mac_algorithm };
+                let view = inspect::inspect(&codec, &bytes, &opts);
+                match format {
+                    Format::Json => {
+                        let doc = inspect::to_json(&view);
+                        println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+                    }
+                    Format::Text => {
+                        let lang = match lang {
+                            LangArg::Zh => Lang::Zh,
+                            LangArg::En => Lang::En,
+                            LangArg::Both => Lang::Both,
+                        };
+                        print!("{}", inspect::to_text(&view, lang));
+                    }
+                }
+                if let Some(e) = &view.error {
+                    eprintln!("posconf decode: {e}");
+                }
+                Ok(view.exit_code())
+            };
+            run().unwrap_or_else(|e| {
+                eprintln!("posconf decode: {e}");
+                2
+            })
+        }
+        Command::Encode { file, mak, mac_alg, framing, profile } => {
+            let run = || -> Result<(), String> {
+                let profile = load_profile(profile.as_ref())?;
+                let codec = profile.codec().map_err(|e| e.to_string())?;
+                let (mak, alg) = mac_settings(&profile, mak.as_deref(), mac_alg.as_deref())?;
+                let (text, origin) = match file.as_ref().filter(|f| f.as_os_str() != "-") {
+                    Some(f) => (std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?, f.display().to_string()),
+                    None => {
+                        let mut s = String::new();
+                        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| format!("<stdin>: {e}"))?;
+                        (s, "<stdin>".to_string())
+                    }
+                };
+                let doc: serde_yaml::Value = crate::yaml::from_str(&text, &origin).map_err(|e| e.to_string())?;
+                let crafted = crate::craft::parse(&doc, &codec).map_err(|e| format!("{origin}: {e}"))?;
+                let bytes = crate::craft::build(&crafted, &codec, mak.as_ref().map(|k| (k, alg)), framing.into())
+                    .map_err(|e| format!("{origin}: {e}"))?;
+                println!("{}", hex::encode_upper(bytes));
+                Ok(())
+            };
+            match run() {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("posconf encode: {e}");
+                    2
+                }
+            }
+        }
+    }
 }

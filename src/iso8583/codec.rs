@@ -28,6 +28,12 @@ pub struct Codec<'d> {
     pub pad: u8,
 }
 
+impl std::fmt::Debug for Codec<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Codec({}, pad {:X})", self.dialect.name, self.pad)
+    }
+}
+
 impl<'d> Codec<'d> {
     pub fn new(dialect: &'d Dialect) -> Self {
         Codec { dialect, pad: 0 }
@@ -58,7 +64,8 @@ impl<'d> Codec<'d> {
         Ok(())
     }
 
-    fn pack_field(&self, spec: &FieldSpec, value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    /// Pack one field (length prefix included) under its declaration.
+    pub fn pack_field(&self, spec: &FieldSpec, value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let path = || spec.number.to_string();
         let max = spec.max_len as usize;
         let check_len = |units: usize| -> Result<(), EncodeError> {

@@ -107,6 +107,7 @@ pub const F60: &[SubFieldSpec] = &[
     sf("60.5", "IC卡条件代码", "IC condition code", 1),
     sf("60.6", "部分扣款标志", "Partial approval flag", 1),
     sf("60.7", "账户类型", "Account / loyalty type", 3),
+    sf("60.8", "扩展数据", "Later-spec extension", 0),
 ];
 
 /// 61: original transaction data.
@@ -185,7 +186,10 @@ const fn table() -> [Option<FieldSpec>; 65] {
     t[57] = f(57, "保留", "Reserved (national)", Ans, LllVar, 999);
     t[58] = f(58, "电子钱包/存折数据", "PBOC e-purse/e-passbook data", Ans, LllVar, 999);
     t[59] = f(59, "自定义域", "Reserved (private, later spec)", Ans, LllVar, 999);
-    t[60] = composite(f(60, "自定义域", "Reserved private: type, batch, mgmt code", N, LllVar, 17), F60);
+    // Q/CUP 007-2005 defines n..017; later revisions append subfields (the public CNB packet
+    // carries 19 digits). Decode up to 100 so such traffic is readable; the field-format check
+    // holds a terminal to its profile's limit.
+    t[60] = composite(f(60, "自定义域", "Reserved private: type, batch, mgmt code", N, LllVar, 100), F60);
     t[61] = composite(f(61, "原始信息域", "Original message data", N, LllVar, 29), F61);
     t[62] = f(62, "自定义域", "Reserved private (keys, parameters)", B, LllVar, 512);
     t[63] = composite(f(63, "自定义域", "Reserved private (card org, texts)", Ans, LllVar, 163), F63);
@@ -214,10 +218,11 @@ mod tests {
 
     #[test]
     fn composite_layouts_add_up_to_the_field_maximum() {
-        for n in [60u8, 61] {
+        for (n, digits) in [(60u8, 17u16), (61, 29)] {
             let spec = CUP_DIRECT.field(n).expect("declared");
             let sum: u16 = spec.subfields.iter().map(|s| s.len).sum();
-            assert_eq!(sum, spec.max_len, "field {n}");
+            assert_eq!(sum, digits, "field {n}: the spec's subfields");
+            assert!(spec.max_len >= digits);
         }
         let f44 = CUP_DIRECT.field(44).expect("declared");
         assert!(f44.subfields.iter().map(|s| s.len).sum::<u16>() <= f44.max_len);
@@ -228,7 +233,7 @@ mod tests {
         let f22 = CUP_DIRECT.field(22).expect("22");
         assert_eq!(f22.align, Align::Left);
         assert_eq!(CUP_DIRECT.field(23).expect("23").align, Align::Right);
-        assert_eq!(CUP_DIRECT.field(60).expect("60").format_label(), "n..17 LLLVAR BCD");
+        assert_eq!(CUP_DIRECT.field(61).expect("61").format_label(), "n..29 LLLVAR BCD");
         assert_eq!(CUP_DIRECT.field(52).expect("52").format_label(), "b64 binary");
         assert_eq!(CUP_DIRECT.field(63).expect("63").encoding, Encoding::Ascii);
         assert_eq!(CUP_DIRECT.subfield("60.3").map(|(_, i, _)| i), Some(2));

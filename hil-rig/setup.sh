@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine (run as root), used by the README and CI:
+#   bash hil-rig/setup.sh run    # install what is missing, build, run the main job
+#   bash hil-rig/setup.sh test   # install what is missing, fmt + clippy + every test
+# Re-running is cheap: packages already present are not reinstalled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-test}
+
+# System packages the build and tests need (Debian names).
+PKGS=(pkg-config ca-certificates curl)
+
+log() { printf '== %s\n' "$*"; }
+
+install_packages() {
+  local missing=()
+  for p in "${PKGS[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+install_rust() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    log "installing the Rust toolchain with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  # rustfmt and clippy ship with rustup's default profile; add them if this toolchain lacks them.
+  if command -v rustup >/dev/null 2>&1; then
+    cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+    cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+  fi
+}
+
+install_packages
+install_rust
+
+case "$mode" in
+  run)
+    log "building posconf (release)"
+    cargo build --release --locked --quiet
+    log "main job: decode the digest's 0200 purchase and verify its MAC"
+    ./target/release/posconf decode --file fixtures/frames/0200-purchase.hex --mak 1A2B3C4D5E6F7A8B
+    ;;
+  test)
+    log "cargo fmt --check"
+    cargo fmt --all -- --check
+    log "cargo clippy --all-targets -- -D warnings"
+    cargo clippy --locked --all-targets --quiet -- -D warnings
+    log "cargo test"
+    cargo test --locked --all-targets
+    cargo test --locked --doc --quiet
+    ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac
