@@ -136,7 +136,7 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
                 }
                 FieldInput::Value(match spec.encoding {
                     Encoding::Binary => Value::Binary(hex_bytes(&v, &path)?),
-                    _ => Value::Text(v),
+                    _ => Value::text(v),
                 })
             }
             (None, Some(r)) => {

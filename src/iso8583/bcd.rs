@@ -1,5 +1,54 @@
 //! Packed BCD helpers shared by field data and length prefixes.
 
+/// Nibble value of each ASCII byte in numeric/track data; `0xFF` where not allowed.
+pub const NIBBLE: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut h = 0;
+    while h < 6 {
+        t[b'A' as usize + h] = 10 + h as u8;
+        t[b'a' as usize + h] = 10 + h as u8;
+        h += 1;
+    }
+    t[b'=' as usize] = 0xD;
+    t
+};
+
+/// ASCII rendering of each nibble (`=` for the track separator D).
+pub const NIBBLE_CHAR: &[u8; 16] = b"0123456789ABC=EF";
+
+/// Whether a byte holds two decimal digits.
+pub const IS_BCD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b >> 4) <= 9 && (b & 0x0F) <= 9;
+        b += 1;
+    }
+    t
+};
+
+/// Pack ASCII nibble characters (already validated against [`NIBBLE`]) two to a byte.
+pub fn pack_ascii(out: &mut Vec<u8>, s: &[u8], left: bool, pad: u8) {
+    let nib = |c: u8| NIBBLE[c as usize] & 0x0F;
+    let odd = s.len() % 2 == 1;
+    let mut rest = s;
+    if odd && !left {
+        out.push((pad << 4) | nib(s[0]));
+        rest = &s[1..];
+    }
+    let pairs = rest.chunks_exact(2);
+    let tail = pairs.remainder();
+    out.extend(pairs.map(|p| (nib(p[0]) << 4) | nib(p[1])));
+    if let Some(&last) = tail.first() {
+        out.push((nib(last) << 4) | pad);
+    }
+}
+
 /// Nibble value of an ASCII character allowed in numeric/track data (`=` is nibble D).
 #[inline]
 pub fn char_nibble(c: u8) -> Option<u8> {
@@ -36,16 +85,16 @@ pub fn read_len(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Append `len` as a BCD prefix of `bytes` bytes (caller guarantees it fits).
+#[inline]
 pub fn write_len(out: &mut Vec<u8>, len: usize, bytes: usize) {
-    let mut digits = [0u8; 4];
-    let mut v = len;
-    for d in digits.iter_mut().rev() {
-        *d = (v % 10) as u8;
-        v /= 10;
-    }
-    let start = 4 - bytes * 2;
-    for pair in digits[start..].chunks(2) {
-        out.push((pair[0] << 4) | pair[1]);
+    let two = |v: usize| (((v / 10) % 10) << 4 | (v % 10)) as u8;
+    match bytes {
+        0 => {}
+        1 => out.push(two(len)),
+        _ => {
+            out.push(two(len / 100));
+            out.push(two(len));
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //!
 //! Nothing here knows a field number: every decision comes from the [`FieldSpec`] table.
 
+use compact_str::CompactString;
+
 use super::bcd;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError, PartialDecode};
 use super::message::{Message, Mti, Value};
@@ -85,25 +87,25 @@ impl<'d> Codec<'d> {
             (Encoding::Bcd, Value::Text(s)) => {
                 let units = s.len();
                 check_len(units)?;
-                for (i, c) in s.bytes().enumerate() {
-                    let ok = match spec.ftype {
-                        FieldType::N => c.is_ascii_digit(),
-                        _ => bcd::char_nibble(c).is_some(),
-                    };
-                    if !ok {
-                        return Err(EncodeError::new(
-                            subfield_path(spec, i),
-                            format!("character {:?} at position {i} is not allowed in {}", c as char, spec.format_label()),
-                        ));
-                    }
+                let numeric = spec.ftype == FieldType::N;
+                if let Some(i) = s.bytes().position(|c| if numeric { !c.is_ascii_digit() } else { bcd::NIBBLE[c as usize] == 0xFF }) {
+                    let c = s[i..].chars().next().unwrap_or('?');
+                    return Err(EncodeError::new(
+                        subfield_path(spec, i),
+                        format!("character {c:?} at position {i} is not allowed in {}", spec.format_label()),
+                    ));
                 }
                 bcd::write_len(out, units, spec.len_kind.prefix_bytes());
-                let left = spec.align == Align::Left;
-                bcd::pack_nibbles(out, s.bytes().map(|c| bcd::char_nibble(c).unwrap_or(0)), left, self.pad);
+                bcd::pack_ascii(out, s.as_bytes(), spec.align == Align::Left, self.pad);
             }
             (Encoding::Ascii, Value::Text(s)) => {
-                let bytes = text_to_wire(spec, s)?;
-                let fixed = spec.len_kind == LenKind::Fixed;
+                let gbk;
+                let bytes: &[u8] = if s.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+                    s.as_bytes()
+                } else {
+                    gbk = text_to_wire(spec, s)?;
+                    &gbk
+                };
                 if bytes.len() > max {
                     return Err(EncodeError::new(
                         path(),
@@ -111,8 +113,8 @@ impl<'d> Codec<'d> {
                     ));
                 }
                 bcd::write_len(out, bytes.len(), spec.len_kind.prefix_bytes());
-                out.extend_from_slice(&bytes);
-                if fixed {
+                out.extend_from_slice(bytes);
+                if spec.len_kind == LenKind::Fixed {
                     // Fixed text is left-aligned, space padded.
                     out.resize(out.len() + (max - bytes.len()), b' ');
                 }
@@ -159,7 +161,8 @@ impl<'d> Codec<'d> {
             }
             d[i] = b'0' + nib;
         }
-        let mut msg = Message::new(Mti::from_digits(d));
+        let present = body.get(2..10).map_or(0, |b| b.iter().map(|x| x.count_ones() as usize).sum());
+        let mut msg = Message::with_capacity(Mti::from_digits(d), present);
         if let Some(l) = layout.as_deref_mut() {
             l.push(FieldSpan { number: 0, offset: base, prefix_len: 0, len: 2 });
         }
@@ -183,15 +186,17 @@ impl<'d> Codec<'d> {
             let Some(spec) = self.dialect.field(bit) else {
                 return Err(fail(Some(msg), "bitmap", 2, DecodeErrorKind::UnknownField(bit)));
             };
-            match self.unpack_field(spec, body, pos) {
-                Ok((value, prefix_len, used)) => {
+            match self.unpack_field(spec, body, pos, &mut msg) {
+                Ok((prefix_len, used)) => {
                     if let Some(l) = layout.as_deref_mut() {
                         l.push(FieldSpan { number: bit, offset: base + pos, prefix_len, len: used });
                     }
-                    msg.push_unchecked(bit, value);
                     pos += used;
                 }
-                Err((path, local, kind)) => return Err(fail(Some(msg), &path, local, kind)),
+                Err(e) => {
+                    let (path, local, kind) = *e;
+                    return Err(fail(Some(msg), &path, local, kind));
+                }
             }
         }
         if pos < body.len() {
@@ -201,13 +206,15 @@ impl<'d> Codec<'d> {
         Ok(msg)
     }
 
-    /// Returns (value, prefix bytes, total bytes used) or (path, local offset, error).
+    /// Appends the field to `msg`; returns (prefix bytes, total bytes used) or
+    /// (path, local offset, error).
     fn unpack_field(
         &self,
         spec: &FieldSpec,
         body: &[u8],
         pos: usize,
-    ) -> Result<(Value, usize, usize), (String, usize, DecodeErrorKind)> {
+        msg: &mut Message,
+    ) -> Result<(usize, usize), Box<(String, usize, DecodeErrorKind)>> {
         let path = || spec.number.to_string();
         let prefix_len = spec.len_kind.prefix_bytes();
         let units = if prefix_len == 0 {
@@ -215,15 +222,15 @@ impl<'d> Codec<'d> {
         } else {
             let Some(raw) = body.get(pos..pos + prefix_len) else {
                 let available = body.len().saturating_sub(pos);
-                return Err((path(), pos, DecodeErrorKind::Truncated { needed: prefix_len, available }));
+                return Err(Box::new((path(), pos, DecodeErrorKind::Truncated { needed: prefix_len, available })));
             };
             let Some(units) = bcd::read_len(raw) else {
                 let prefix = hex::encode_upper(raw);
-                return Err((path(), pos, DecodeErrorKind::BadLengthPrefix { prefix }));
+                return Err(Box::new((path(), pos, DecodeErrorKind::BadLengthPrefix { prefix })));
             };
             if units > spec.max_len as usize {
                 let max = spec.max_len as usize;
-                return Err((path(), pos, DecodeErrorKind::TooLong { len: units, max }));
+                return Err(Box::new((path(), pos, DecodeErrorKind::TooLong { len: units, max })));
             }
             units
         };
@@ -231,41 +238,65 @@ impl<'d> Codec<'d> {
         let nbytes = spec.data_bytes(units);
         let Some(data) = body.get(start..start + nbytes) else {
             let available = body.len().saturating_sub(start);
-            return Err((path(), start, DecodeErrorKind::Truncated { needed: nbytes, available }));
+            return Err(Box::new((path(), start, DecodeErrorKind::Truncated { needed: nbytes, available })));
         };
         let value = match spec.encoding {
             Encoding::Bcd => Value::Text(decode_bcd(spec, data, units).map_err(|(digit, kind)| {
-                (subfield_path(spec, digit), start + digit / 2, kind)
+                let at = if spec.align == Align::Right && units % 2 == 1 { digit + 1 } else { digit };
+                Box::new((subfield_path(spec, digit), start + at / 2, kind))
             })?),
-            Encoding::Ascii => text_from_wire(spec, data).map_err(|(i, kind)| (path(), start + i, kind))?,
+            Encoding::Ascii => text_from_wire(spec, data).map_err(|(i, kind)| Box::new((path(), start + i, kind)))?,
             Encoding::Binary => Value::Binary(data.to_vec()),
         };
-        Ok((value, prefix_len, prefix_len + nbytes))
+        msg.push_unchecked(spec.number, value);
+        Ok((prefix_len, prefix_len + nbytes))
     }
 }
 
 /// Decode `units` BCD digits; on error returns (digit index, kind).
-fn decode_bcd(spec: &FieldSpec, data: &[u8], units: usize) -> Result<String, (usize, DecodeErrorKind)> {
+fn decode_bcd(spec: &FieldSpec, data: &[u8], units: usize) -> Result<CompactString, (usize, DecodeErrorKind)> {
     let odd = units % 2 == 1;
-    let skip = usize::from(odd && spec.align == Align::Right);
-    let mut s = String::with_capacity(units);
-    for (i, nib) in bcd::nibbles(data).enumerate() {
-        let is_pad = odd && ((spec.align == Align::Right && i == 0) || (spec.align == Align::Left && i == units));
-        if is_pad {
-            if nib != 0 && nib != 0xF {
-                let digit = if i == 0 { 0 } else { units.saturating_sub(1) };
-                return Err((digit, DecodeErrorKind::BadPad { nibble: nib }));
-            }
-            continue;
+    let right = odd && spec.align == Align::Right;
+    let track = spec.ftype == FieldType::Z;
+    // Nibble characters land on the stack for all but the longest fields.
+    let mut stack = [0u8; 64];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if data.len() * 2 <= stack.len() {
+        &mut stack[..data.len() * 2]
+    } else {
+        heap.resize(data.len() * 2, 0);
+        &mut heap
+    };
+    let mut all_bcd = true;
+    for (i, &b) in data.iter().enumerate() {
+        all_bcd &= bcd::IS_BCD[b as usize];
+        buf[2 * i] = bcd::NIBBLE_CHAR[(b >> 4) as usize];
+        buf[2 * i + 1] = bcd::NIBBLE_CHAR[(b & 0x0F) as usize];
+    }
+    let digits: &[u8] = match (odd, right) {
+        (false, _) => buf,
+        (true, true) => &buf[1..],
+        (true, false) => &buf[..units],
+    };
+    if odd {
+        let pad = if right { data[0] >> 4 } else { data[units / 2] & 0x0F };
+        if pad != 0 && pad != 0xF {
+            let digit = if right { 0 } else { units - 1 };
+            return Err((digit, DecodeErrorKind::BadPad { nibble: pad }));
         }
-        let digit = i - skip;
-        match spec.ftype {
-            FieldType::Z => s.push(bcd::track_char(nib)),
-            _ if nib <= 9 => s.push((b'0' + nib) as char),
-            _ => return Err((digit, DecodeErrorKind::BadBcd { nibble: nib, digit })),
+        // A pad nibble of F is not a digit; judge the digits alone.
+        if !all_bcd && !track {
+            all_bcd = digits.iter().all(u8::is_ascii_digit);
         }
     }
-    Ok(s)
+    if !all_bcd && !track {
+        if let Some(i) = digits.iter().position(|c| !c.is_ascii_digit()) {
+            let nibble = bcd::NIBBLE[digits[i] as usize];
+            return Err((i, DecodeErrorKind::BadBcd { nibble, digit: i }));
+        }
+    }
+    // Only ASCII digits, `=` and hex letters were written.
+    CompactString::from_utf8(digits).map_err(|_| (0, DecodeErrorKind::Framing("internal: non-ASCII BCD text".into())))
 }
 
 /// Text fields: printable ASCII; `ans` fields may also carry GBK (Chinese issuer texts in 63).
@@ -274,6 +305,10 @@ fn text_from_wire(spec: &FieldSpec, data: &[u8]) -> Result<Value, (usize, Decode
         let byte = data[pos];
         if byte < 0x80 || spec.ftype != FieldType::Ans {
             return Err((pos, DecodeErrorKind::BadText { byte, pos }));
+        }
+        // GBK text may not hide control bytes either.
+        if let Some(ctl) = data.iter().position(|b| *b < 0x20 || *b == 0x7F) {
+            return Err((ctl, DecodeErrorKind::BadText { byte: data[ctl], pos: ctl }));
         }
         let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(data);
         if had_errors {
@@ -284,10 +319,12 @@ fn text_from_wire(spec: &FieldSpec, data: &[u8]) -> Result<Value, (usize, Decode
         if back.as_ref() != data {
             return Err((pos, DecodeErrorKind::BadText { byte, pos }));
         }
-        return Ok(Value::Text(text.into_owned()));
+        return Ok(Value::text(text));
     }
     // All bytes are printable ASCII, hence valid UTF-8.
-    Ok(Value::Text(data.iter().map(|&b| b as char).collect()))
+    CompactString::from_utf8(data)
+        .map(Value::Text)
+        .map_err(|_| (0, DecodeErrorKind::BadText { byte: data[0], pos: 0 }))
 }
 
 fn text_to_wire(spec: &FieldSpec, s: &str) -> Result<Vec<u8>, EncodeError> {
@@ -398,6 +435,17 @@ mod tests {
         let b = codec().pack(&m).unwrap();
         assert_eq!(&b[10..12], &[0x00, 0x11], "length counts GBK bytes (BCD 11)");
         assert_eq!(codec().unpack(&b).unwrap(), m);
+    }
+
+    #[test]
+    fn control_bytes_inside_gbk_text_are_rejected_not_half_decoded() {
+        // Found by the fuzzer: CUP + GBK 中 + 0x11: decoded, then refused to re-pack.
+        let mut body = codec().pack(&Message::new(Mti::parse("0210").unwrap()).with(63, "CUP中A")).unwrap();
+        let last = body.len() - 1;
+        body[last] = 0x11;
+        let e = codec().unpack(&body).unwrap_err().error;
+        assert_eq!((e.path.as_str(), e.offset), ("63", last));
+        assert!(matches!(e.kind, DecodeErrorKind::BadText { byte: 0x11, .. }));
     }
 
     #[test]

@@ -2,14 +2,17 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use super::error::EncodeError;
 
 /// A field value. Numeric and track fields hold their digit string (track separator as `=`),
 /// text fields the text exactly as on the wire (fixed fields keep their space padding), binary
-/// fields the bytes.
+/// fields the bytes. Text up to 24 bytes is stored inline (most CUP fields), which keeps
+/// decoding free of per-field allocations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
-    Text(String),
+    Text(CompactString),
     Binary(Vec<u8>),
 }
 
@@ -17,7 +20,7 @@ impl Value {
     /// The value as text: the string itself, or uppercase hex for binary.
     pub fn display(&self) -> String {
         match self {
-            Value::Text(s) => s.clone(),
+            Value::Text(s) => s.to_string(),
             Value::Binary(b) => hex::encode_upper(b),
         }
     }
@@ -37,15 +40,22 @@ impl Value {
     }
 }
 
+impl Value {
+    /// A text value.
+    pub fn text(s: impl AsRef<str>) -> Value {
+        Value::Text(CompactString::new(s.as_ref()))
+    }
+}
+
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Text(s.to_owned())
+        Value::Text(s.into())
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Text(s)
+        Value::Text(s.into())
     }
 }
 
@@ -117,9 +127,13 @@ pub struct Message {
 
 impl Message {
     pub fn new(mti: Mti) -> Message {
+        Message::with_capacity(mti, 24)
+    }
+
+    pub fn with_capacity(mti: Mti, fields: usize) -> Message {
         Message {
             mti,
-            fields: Vec::with_capacity(24),
+            fields: Vec::with_capacity(fields),
         }
     }
 
@@ -190,6 +204,7 @@ impl Message {
         self.text(11)
     }
 
+    #[inline]
     pub(crate) fn push_unchecked(&mut self, number: u8, value: Value) {
         self.fields.push((number, value));
     }
