@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod craft;
 pub mod crypto;
+pub mod host;
 pub mod inspect;
 pub mod iso8583;
 pub mod profile;

@@ -161,6 +161,12 @@ impl TxnKind {
     }
 }
 
+impl serde::Serialize for TxnKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
 /// A message's transaction and whether it is a reversal of it (0400/0410).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Classified {

@@ -1,0 +1,3 @@
+//! The embedded fake POS centre.
+
+pub mod journal;
