@@ -62,7 +62,9 @@ fn hex_bytes(s: &str, path: &str) -> Result<Vec<u8>, CraftError> {
 
 /// Parse the document into field inputs, resolving subfields against the dialect.
 pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
-    let map = doc.as_mapping().ok_or_else(|| err("document", "expected a mapping with mti and fields"))?;
+    let map = doc
+        .as_mapping()
+        .ok_or_else(|| err("document", "expected a mapping with mti and fields"))?;
     let get = |k: &str| map.get(Yaml::String(k.into()));
     let mti = get("mti").ok_or_else(|| err("mti", "missing"))?;
     let mti = Mti::parse(&as_string(mti, "mti")?).map_err(|e| err("mti", e.reason))?;
@@ -72,23 +74,38 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
     };
     let header = match get("header") {
         Some(Yaml::Null) | None => None,
-        Some(v) => Some(Header::from_hex(&as_string(v, "header")?).map_err(|e| err("header", e.reason))?),
+        Some(v) => {
+            Some(Header::from_hex(&as_string(v, "header")?).map_err(|e| err("header", e.reason))?)
+        }
     };
     let mut whole: BTreeMap<u8, (String, Option<String>, Option<String>)> = BTreeMap::new();
     let mut subs: BTreeMap<u8, BTreeMap<String, String>> = BTreeMap::new();
     if let Some(fields) = get("fields") {
-        let fields = fields.as_mapping().ok_or_else(|| err("fields", "expected a mapping of field id to value"))?;
+        let fields = fields
+            .as_mapping()
+            .ok_or_else(|| err("fields", "expected a mapping of field id to value"))?;
         for (k, v) in fields {
             let id = match k {
                 Yaml::String(s) => s.clone(),
                 Yaml::Number(n) => n.to_string(),
-                _ => return Err(err("fields", format!("field ids are strings like \"3\" or \"60.1\", got {k:?}"))),
+                _ => {
+                    return Err(err(
+                        "fields",
+                        format!("field ids are strings like \"3\" or \"60.1\", got {k:?}"),
+                    ))
+                }
             };
             let path = format!("fields.{id}");
             let (value, raw) = match v {
                 Yaml::Mapping(m) => {
-                    let value = m.get(Yaml::String("value".into())).map(|x| as_string(x, &format!("{path}.value"))).transpose()?;
-                    let raw = m.get(Yaml::String("raw".into())).map(|x| as_string(x, &format!("{path}.raw"))).transpose()?;
+                    let value = m
+                        .get(Yaml::String("value".into()))
+                        .map(|x| as_string(x, &format!("{path}.value")))
+                        .transpose()?;
+                    let raw = m
+                        .get(Yaml::String("raw".into()))
+                        .map(|x| as_string(x, &format!("{path}.raw")))
+                        .transpose()?;
                     (value, raw)
                 }
                 other => (Some(as_string(other, &path)?), None),
@@ -97,7 +114,11 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
                 Some((n, _)) => (n, true),
                 None => (id.as_str(), false),
             };
-            let num: u8 = num.parse().ok().filter(|n| (2..=64).contains(n)).ok_or_else(|| err(&path, "field number must be 2..64"))?;
+            let num: u8 = num
+                .parse()
+                .ok()
+                .filter(|n| (2..=64).contains(n))
+                .ok_or_else(|| err(&path, "field number must be 2..64"))?;
             if codec.dialect.field(num).is_none() {
                 return Err(err(&path, "field is not declared in this dialect"));
             }
@@ -110,9 +131,13 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
         }
     }
     let mut fields = BTreeMap::new();
-    let numbers: std::collections::BTreeSet<u8> = whole.keys().chain(subs.keys()).copied().collect();
+    let numbers: std::collections::BTreeSet<u8> =
+        whole.keys().chain(subs.keys()).copied().collect();
     for num in numbers {
-        let spec = codec.dialect.field(num).ok_or_else(|| err(num.to_string(), "undeclared"))?;
+        let spec = codec
+            .dialect
+            .field(num)
+            .ok_or_else(|| err(num.to_string(), "undeclared"))?;
         let joined = match subs.get(&num) {
             Some(parts) => Some(join_subfields(spec, parts)?),
             None => None,
@@ -132,7 +157,10 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
         let input = match (value, raw) {
             (Some(v), _) => {
                 if v.contains('*') {
-                    return Err(err(&path, "value is masked (*); decode with --reveal to get the clear value"));
+                    return Err(err(
+                        &path,
+                        "value is masked (*); decode with --reveal to get the clear value",
+                    ));
                 }
                 FieldInput::Value(match spec.encoding {
                     Encoding::Binary => Value::Binary(hex_bytes(&v, &path)?),
@@ -141,7 +169,10 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
             }
             (None, Some(r)) => {
                 if r.contains('*') {
-                    return Err(err(&path, "raw is masked (*); decode with --reveal to get the clear bytes"));
+                    return Err(err(
+                        &path,
+                        "raw is masked (*); decode with --reveal to get the clear bytes",
+                    ));
                 }
                 FieldInput::Raw(hex_bytes(&r, &format!("{path}.raw"))?)
             }
@@ -157,7 +188,10 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
     })
 }
 
-fn join_subfields(spec: &crate::iso8583::FieldSpec, parts: &BTreeMap<String, String>) -> Result<String, CraftError> {
+fn join_subfields(
+    spec: &crate::iso8583::FieldSpec,
+    parts: &BTreeMap<String, String>,
+) -> Result<String, CraftError> {
     let mut out = String::new();
     let mut gap: Option<&str> = None;
     let mut used = 0;
@@ -165,10 +199,19 @@ fn join_subfields(spec: &crate::iso8583::FieldSpec, parts: &BTreeMap<String, Str
         match parts.get(sub.id) {
             Some(v) => {
                 if let Some(missing) = gap {
-                    return Err(err(format!("fields.{}", sub.id), format!("{missing} is missing before it")));
+                    return Err(err(
+                        format!("fields.{}", sub.id),
+                        format!("{missing} is missing before it"),
+                    ));
                 }
-                if sub.len != 0 && v.len() != sub.len as usize && spec.subfields.last().map(|s| s.id) != Some(sub.id) {
-                    return Err(err(format!("fields.{}", sub.id), format!("must be {} long, got {:?}", sub.len, v)));
+                if sub.len != 0
+                    && v.len() != sub.len as usize
+                    && spec.subfields.last().map(|s| s.id) != Some(sub.id)
+                {
+                    return Err(err(
+                        format!("fields.{}", sub.id),
+                        format!("must be {} long, got {:?}", sub.len, v),
+                    ));
                 }
                 out.push_str(v);
                 used += 1;
@@ -177,14 +220,26 @@ fn join_subfields(spec: &crate::iso8583::FieldSpec, parts: &BTreeMap<String, Str
         }
     }
     if used != parts.len() {
-        let unknown = parts.keys().find(|k| !spec.subfields.iter().any(|s| s.id == k.as_str())).cloned().unwrap_or_default();
-        return Err(err(format!("fields.{unknown}"), format!("field {} has no such subfield", spec.number)));
+        let unknown = parts
+            .keys()
+            .find(|k| !spec.subfields.iter().any(|s| s.id == k.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        return Err(err(
+            format!("fields.{unknown}"),
+            format!("field {} has no such subfield", spec.number),
+        ));
     }
     Ok(out)
 }
 
 /// Pack the document. With `mak`, field 64 is (re)computed over MTI..63.
-pub fn build(crafted: &Crafted, codec: &Codec, mak: Option<(&DesKey, MacAlgorithm)>, framing: Framing) -> Result<Vec<u8>, CraftError> {
+pub fn build(
+    crafted: &Crafted,
+    codec: &Codec,
+    mak: Option<(&DesKey, MacAlgorithm)>,
+    framing: Framing,
+) -> Result<Vec<u8>, CraftError> {
     let mut numbers: Vec<u8> = crafted.fields.keys().copied().collect();
     if mak.is_some() && !numbers.contains(&64) {
         numbers.push(64);
@@ -194,13 +249,20 @@ pub fn build(crafted: &Crafted, codec: &Codec, mak: Option<(&DesKey, MacAlgorith
         probe.set(*n, Value::Binary(Vec::new()));
     }
     let mut body = Vec::with_capacity(256);
-    crate::iso8583::bcd::pack_nibbles(&mut body, crafted.mti.as_str().bytes().map(|c| c - b'0'), true, 0);
+    crate::iso8583::bcd::pack_nibbles(
+        &mut body,
+        crafted.mti.as_str().bytes().map(|c| c - b'0'),
+        true,
+        0,
+    );
     body.extend_from_slice(&probe.bitmap());
     for n in numbers {
         let path = format!("fields.{n}");
         if n == 64 {
             if let Some((key, alg)) = mak {
-                let mac = alg.compute(key, &body).map_err(|e| err(&path, e.to_string()))?;
+                let mac = alg
+                    .compute(key, &body)
+                    .map_err(|e| err(&path, e.to_string()))?;
                 body.extend_from_slice(&mac);
                 continue;
             }
@@ -208,8 +270,13 @@ pub fn build(crafted: &Crafted, codec: &Codec, mak: Option<(&DesKey, MacAlgorith
         match crafted.fields.get(&n) {
             Some(FieldInput::Raw(bytes)) => body.extend_from_slice(bytes),
             Some(FieldInput::Value(v)) => {
-                let spec = codec.dialect.field(n).ok_or_else(|| err(&path, "undeclared"))?;
-                codec.pack_field(spec, v, &mut body).map_err(|e| err(format!("fields.{}", e.path), e.reason))?;
+                let spec = codec
+                    .dialect
+                    .field(n)
+                    .ok_or_else(|| err(&path, "undeclared"))?;
+                codec
+                    .pack_field(spec, v, &mut body)
+                    .map_err(|e| err(format!("fields.{}", e.path), e.reason))?;
             }
             None => return Err(err(&path, "missing")),
         }

@@ -138,7 +138,11 @@ pub fn inspect(codec: &Codec, input: &[u8], opts: &InspectOptions) -> FrameView 
     };
     view.framing = decoded.framing;
     if decoded.framing == Framing::Tcp || decoded.framing == Framing::Serial {
-        view.length = Some(decoded.body.end - decoded.body.start + decoded.tpdu.map_or(0, |_| 5) + decoded.header.map_or(0, |_| 6));
+        view.length = Some(
+            decoded.body.end - decoded.body.start
+                + decoded.tpdu.map_or(0, |_| 5)
+                + decoded.header.map_or(0, |_| 6),
+        );
     }
     view.tpdu = decoded.tpdu.map(|t| t.to_string());
     if let Some(h) = decoded.header {
@@ -159,9 +163,19 @@ pub fn inspect(codec: &Codec, input: &[u8], opts: &InspectOptions) -> FrameView 
     view.transaction = Some((c.kind.id().to_string(), c.name_zh(), c.name_en()));
     view.bitmap = Some(hex::encode_upper(msg.bitmap()));
     for (n, v) in msg.fields() {
-        let Some(spec) = codec.dialect.field(n) else { continue };
+        let Some(spec) = codec.dialect.field(n) else {
+            continue;
+        };
         let span = decoded.spans.iter().find(|s| s.number == n).copied();
-        let raw = span.and_then(|s| input.get(s.offset..s.offset + s.len)).map(|b| (hex::encode_upper(b), s_prefix(span), span.map_or(0, |s| s.offset)));
+        let raw = span
+            .and_then(|s| input.get(s.offset..s.offset + s.len))
+            .map(|b| {
+                (
+                    hex::encode_upper(b),
+                    s_prefix(span),
+                    span.map_or(0, |s| s.offset),
+                )
+            });
         push_rows(&mut view.fields, spec, msg, v, raw, opts.reveal);
     }
     view.mac = check_mac(&decoded, input, opts);
@@ -172,11 +186,29 @@ fn s_prefix(span: Option<crate::iso8583::FieldSpan>) -> usize {
     span.map_or(0, |s| s.prefix_len)
 }
 
-fn push_rows(rows: &mut Vec<FieldRow>, spec: &FieldSpec, msg: &Message, v: &Value, raw: Option<(String, usize, usize)>, reveal: bool) {
+fn push_rows(
+    rows: &mut Vec<FieldRow>,
+    spec: &FieldSpec,
+    msg: &Message,
+    v: &Value,
+    raw: Option<(String, usize, usize)>,
+    reveal: bool,
+) {
     let full = v.display();
-    let value = if reveal { full.clone() } else { mask_value(spec, &full) };
+    let value = if reveal {
+        full.clone()
+    } else {
+        mask_value(spec, &full)
+    };
     let (raw_hex, offset) = match raw {
-        Some((hex, prefix, offset)) => (if reveal { hex } else { mask_raw(spec, &hex, prefix, &value) }, offset),
+        Some((hex, prefix, offset)) => (
+            if reveal {
+                hex
+            } else {
+                mask_raw(spec, &hex, prefix, &value)
+            },
+            offset,
+        ),
         None => (String::new(), 0),
     };
     rows.push(FieldRow {
@@ -215,16 +247,66 @@ fn push_rows(rows: &mut Vec<FieldRow>, spec: &FieldSpec, msg: &Message, v: &Valu
 
 /// Field 48 of 0500/0510 carries the settlement totals (digest §9).
 const SETTLEMENT_48: &[SubFieldSpec] = &[
-    SubFieldSpec { id: "48.1", name_zh: "内卡借记总金额", name_en: "RMB debit amount", len: 12 },
-    SubFieldSpec { id: "48.2", name_zh: "内卡借记总笔数", name_en: "RMB debit count", len: 3 },
-    SubFieldSpec { id: "48.3", name_zh: "内卡贷记总金额", name_en: "RMB credit amount", len: 12 },
-    SubFieldSpec { id: "48.4", name_zh: "内卡贷记总笔数", name_en: "RMB credit count", len: 3 },
-    SubFieldSpec { id: "48.5", name_zh: "内卡对账应答码", name_en: "RMB result (1 balanced, 2 not, 3 error)", len: 1 },
-    SubFieldSpec { id: "48.6", name_zh: "外卡借记总金额", name_en: "Foreign debit amount", len: 12 },
-    SubFieldSpec { id: "48.7", name_zh: "外卡借记总笔数", name_en: "Foreign debit count", len: 3 },
-    SubFieldSpec { id: "48.8", name_zh: "外卡贷记总金额", name_en: "Foreign credit amount", len: 12 },
-    SubFieldSpec { id: "48.9", name_zh: "外卡贷记总笔数", name_en: "Foreign credit count", len: 3 },
-    SubFieldSpec { id: "48.10", name_zh: "外卡对账应答码", name_en: "Foreign result", len: 1 },
+    SubFieldSpec {
+        id: "48.1",
+        name_zh: "内卡借记总金额",
+        name_en: "RMB debit amount",
+        len: 12,
+    },
+    SubFieldSpec {
+        id: "48.2",
+        name_zh: "内卡借记总笔数",
+        name_en: "RMB debit count",
+        len: 3,
+    },
+    SubFieldSpec {
+        id: "48.3",
+        name_zh: "内卡贷记总金额",
+        name_en: "RMB credit amount",
+        len: 12,
+    },
+    SubFieldSpec {
+        id: "48.4",
+        name_zh: "内卡贷记总笔数",
+        name_en: "RMB credit count",
+        len: 3,
+    },
+    SubFieldSpec {
+        id: "48.5",
+        name_zh: "内卡对账应答码",
+        name_en: "RMB result (1 balanced, 2 not, 3 error)",
+        len: 1,
+    },
+    SubFieldSpec {
+        id: "48.6",
+        name_zh: "外卡借记总金额",
+        name_en: "Foreign debit amount",
+        len: 12,
+    },
+    SubFieldSpec {
+        id: "48.7",
+        name_zh: "外卡借记总笔数",
+        name_en: "Foreign debit count",
+        len: 3,
+    },
+    SubFieldSpec {
+        id: "48.8",
+        name_zh: "外卡贷记总金额",
+        name_en: "Foreign credit amount",
+        len: 12,
+    },
+    SubFieldSpec {
+        id: "48.9",
+        name_zh: "外卡贷记总笔数",
+        name_en: "Foreign credit count",
+        len: 3,
+    },
+    SubFieldSpec {
+        id: "48.10",
+        name_zh: "外卡对账应答码",
+        name_en: "Foreign result",
+        len: 1,
+    },
 ];
 
 fn context_48<'v>(msg: &Message, text: &'v str) -> Vec<(&'static SubFieldSpec, &'v str)> {
@@ -244,7 +326,11 @@ fn context_48<'v>(msg: &Message, text: &'v str) -> Vec<(&'static SubFieldSpec, &
     }
 }
 
-fn check_mac(decoded: &crate::iso8583::DecodedFrame, input: &[u8], opts: &InspectOptions) -> MacCheck {
+fn check_mac(
+    decoded: &crate::iso8583::DecodedFrame,
+    input: &[u8],
+    opts: &InspectOptions,
+) -> MacCheck {
     let found = decoded.message.bytes(64);
     let mut check = MacCheck {
         present: found.is_some(),
@@ -294,7 +380,10 @@ pub fn to_json(view: &FrameView) -> Json {
     out.insert("header".into(), json!(view.header));
     out.insert("mti".into(), json!(view.mti));
     if let Some((id, zh, en)) = &view.transaction {
-        out.insert("transaction".into(), json!({"id": id, "name": en, "name_zh": zh}));
+        out.insert(
+            "transaction".into(),
+            json!({"id": id, "name": en, "name_zh": zh}),
+        );
     }
     out.insert("bitmap".into(), json!(view.bitmap));
     out.insert("fields".into(), Json::Object(fields));
@@ -323,7 +412,9 @@ pub fn to_json(view: &FrameView) -> Json {
 
 /// Terminal display width, counting CJK characters as two columns.
 fn width(s: &str) -> usize {
-    s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+    s.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
 }
 
 fn pad(s: &str, w: usize) -> String {
@@ -350,7 +441,16 @@ pub fn to_text(view: &FrameView, lang: Lang) -> String {
     };
     line(&mut out, "framing", &framing);
     if let Some(t) = &view.tpdu {
-        line(&mut out, "tpdu", &format!("{t}  (id {}, dest {}, src {})", &t[0..2], &t[2..6], &t[6..10]));
+        line(
+            &mut out,
+            "tpdu",
+            &format!(
+                "{t}  (id {}, dest {}, src {})",
+                &t[0..2],
+                &t[2..6],
+                &t[6..10]
+            ),
+        );
     }
     if let (Some(h), Some(n)) = (&view.header, &view.header_notes) {
         line(&mut out, "header", &format!("{h}  ({n})"));
@@ -376,12 +476,37 @@ pub fn to_text(view: &FrameView, lang: Lang) -> String {
         Lang::Both => format!("{} {}", r.name_zh, r.name_en),
     };
     let id_w = 6;
-    let name_w = view.fields.iter().map(|r| width(&name(r)) + if r.is_subfield { 2 } else { 0 }).max().unwrap_or(4).min(48);
-    let val_w = view.fields.iter().map(|r| width(&r.value)).max().unwrap_or(5).clamp(5, 40);
-    out.push_str(&format!("\n{} {} {} raw\n", pad("field", id_w), pad("name", name_w), pad("value", val_w)));
+    let name_w = view
+        .fields
+        .iter()
+        .map(|r| width(&name(r)) + if r.is_subfield { 2 } else { 0 })
+        .max()
+        .unwrap_or(4)
+        .min(48);
+    let val_w = view
+        .fields
+        .iter()
+        .map(|r| width(&r.value))
+        .max()
+        .unwrap_or(5)
+        .clamp(5, 40);
+    out.push_str(&format!(
+        "\n{} {} {} raw\n",
+        pad("field", id_w),
+        pad("name", name_w),
+        pad("value", val_w)
+    ));
     for r in &view.fields {
-        let (id, nm) = if r.is_subfield { (format!("  {}", r.id), format!("  {}", name(r))) } else { (r.id.clone(), name(r)) };
-        let raw = if r.is_subfield { String::new() } else { r.raw.clone() };
+        let (id, nm) = if r.is_subfield {
+            (format!("  {}", r.id), format!("  {}", name(r)))
+        } else {
+            (r.id.clone(), name(r))
+        };
+        let raw = if r.is_subfield {
+            String::new()
+        } else {
+            r.raw.clone()
+        };
         out.push_str(pad(&id, id_w).as_str());
         out.push(' ');
         out.push_str(&pad(&nm, name_w));
@@ -396,7 +521,13 @@ pub fn to_text(view: &FrameView, lang: Lang) -> String {
     let mac = &view.mac;
     let status = match (mac.present, mac.valid) {
         (false, _) => "absent".to_string(),
-        (true, None) => format!("present, not verified{}", mac.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()),
+        (true, None) => format!(
+            "present, not verified{}",
+            mac.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ),
         (true, Some(true)) => format!(
             "valid ({}, MAK KCV {})",
             mac.algorithm.as_deref().unwrap_or("?"),

@@ -7,6 +7,7 @@
 //! - [`profile`]: acquirer variants ([var] facts of the spec) as settings.
 //! - [`yaml`]: the one module that parses YAML.
 
+pub mod bench;
 pub mod cli;
 pub mod craft;
 pub mod crypto;

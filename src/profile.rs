@@ -90,7 +90,10 @@ impl Profile {
 
     /// The request header a terminal on this profile sends (normal state).
     pub fn header(&self) -> Result<Header, ProfileError> {
-        let text = format!("{}{}00{}", self.header_app, self.header_version, self.header_sub_version);
+        let text = format!(
+            "{}{}00{}",
+            self.header_app, self.header_version, self.header_sub_version
+        );
         Header::from_hex(&text).map_err(|e| ProfileError {
             key: "header_app/header_version/header_sub_version",
             reason: e.to_string(),
@@ -120,7 +123,8 @@ mod tests {
 
     #[test]
     fn a_partial_yaml_profile_overrides_only_what_it_names() {
-        let p: Profile = crate::yaml::from_str("pad_nibble: F\nheader_app: \"61\"\n", "p.yaml").unwrap();
+        let p: Profile =
+            crate::yaml::from_str("pad_nibble: F\nheader_app: \"61\"\n", "p.yaml").unwrap();
         assert_eq!(p.codec().unwrap().pad, 0xF);
         assert_eq!(p.header().unwrap().to_string(), "613100310000");
         assert_eq!(p.param_download_code, "360");

@@ -64,11 +64,17 @@ mod tests {
 
     #[test]
     fn errors_carry_origin_line_and_key() {
-        let e = from_str::<T>("a: 1\nb: 2\n", "suite.yaml").unwrap_err().to_string();
+        let e = from_str::<T>("a: 1\nb: 2\n", "suite.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("suite.yaml:2:"), "{e}");
         assert!(e.contains("unknown field `b`"), "{e}");
         let e = from_str::<T>("a: 300\n", "x.yaml").unwrap_err().to_string();
         assert!(e.contains("x.yaml:1:") && e.contains("300"), "{e}");
-        assert_eq!(from_str::<T>("{\"a\": 7}", "json").unwrap().a, 7, "JSON is YAML");
+        assert_eq!(
+            from_str::<T>("{\"a\": 7}", "json").unwrap().a,
+            7,
+            "JSON is YAML"
+        );
     }
 }

@@ -38,7 +38,8 @@ fn every_yaml_fixture_encodes_to_its_hex() {
     assert!(yamls.len() >= 6, "fixtures present");
     for y in yamls {
         let hex_path = y.with_extension("hex");
-        let want = std::fs::read_to_string(&hex_path).unwrap_or_else(|_| panic!("{} has no .hex", y.display()));
+        let want = std::fs::read_to_string(&hex_path)
+            .unwrap_or_else(|_| panic!("{} has no .hex", y.display()));
         let y_str = y.to_str().expect("utf-8 path");
         // Requests and responses that carry a MAC get it computed with the test MAK.
         let has_mac = want.trim().len() > 0 && {
@@ -46,8 +47,17 @@ fn every_yaml_fixture_encodes_to_its_hex() {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
             v["mac"]["present"] == true
         };
-        let o = if has_mac { posconf(&["encode", y_str, "--mak", MAK]) } else { posconf(&["encode", y_str]) };
-        assert!(o.status.success(), "{}: {}", y.display(), String::from_utf8_lossy(&o.stderr));
+        let o = if has_mac {
+            posconf(&["encode", y_str, "--mak", MAK])
+        } else {
+            posconf(&["encode", y_str])
+        };
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            y.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert_eq!(stdout(&o).trim(), want.trim(), "{}", y.display());
     }
 }
@@ -55,11 +65,23 @@ fn every_yaml_fixture_encodes_to_its_hex() {
 #[test]
 fn decode_snapshots_text_and_json() {
     for h in frame_files("hex") {
-        let name = h.file_stem().and_then(|s| s.to_str()).expect("name").to_string();
+        let name = h
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("name")
+            .to_string();
         let path = h.to_str().expect("utf-8");
-        let mak = if name == "0200-v1-public" { "0723C80DB5F4CD3D" } else { MAK };
+        let mak = if name == "0200-v1-public" {
+            "0723C80DB5F4CD3D"
+        } else {
+            MAK
+        };
         let text = posconf(&["decode", "--file", path, "--mak", mak]);
-        assert!(text.status.code().is_some_and(|c| c <= 1), "{name}: {}", String::from_utf8_lossy(&text.stderr));
+        assert!(
+            text.status.code().is_some_and(|c| c <= 1),
+            "{name}: {}",
+            String::from_utf8_lossy(&text.stderr)
+        );
         insta::assert_snapshot!(format!("decode_text__{name}"), stdout(&text));
         let json = posconf(&["decode", "--file", path, "--mak", mak, "--format", "json"]);
         let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
@@ -71,7 +93,12 @@ fn decode_snapshots_text_and_json() {
 fn digest_purchase_verifies_and_json_has_the_documented_shape() {
     let hex = std::fs::read_to_string(frames_dir().join("0200-purchase.hex")).expect("fixture");
     let o = posconf(&["decode", hex.trim(), "--mak", MAK, "--format", "json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["tpdu"], "6000030000");
     assert_eq!(v["header"], "603100310000");
@@ -81,16 +108,29 @@ fn digest_purchase_verifies_and_json_has_the_documented_shape() {
     assert_eq!(v["fields"]["60"]["raw"], "001322000001000500");
     assert_eq!(v["fields"]["60.1"]["value"], "22");
     assert_eq!(v["fields"]["60.2"]["value"], "000001");
-    assert_eq!(v["fields"]["35"]["value"], "622588******7890=*****************");
+    assert_eq!(
+        v["fields"]["35"]["value"],
+        "622588******7890=*****************"
+    );
     assert_eq!(v["fields"]["52"]["value"], "****************");
     assert_eq!(v["mac"]["present"], true);
     assert_eq!(v["mac"]["valid"], true);
     let revealed = posconf(&["decode", hex.trim(), "--reveal", "--format", "json"]);
     let r: serde_json::Value = serde_json::from_slice(&revealed.stdout).expect("json");
-    assert_eq!(r["fields"]["35"]["value"], "6225881234567890=25122011234567890");
-    assert_eq!(r["fields"]["35"]["raw"], "346225881234567890D25122011234567890");
+    assert_eq!(
+        r["fields"]["35"]["value"],
+        "6225881234567890=25122011234567890"
+    );
+    assert_eq!(
+        r["fields"]["35"]["raw"],
+        "346225881234567890D25122011234567890"
+    );
     assert_eq!(r["fields"]["52"]["value"], "4AF9E141A5EE0E3B");
-    assert_eq!(r["mac"]["valid"], serde_json::Value::Null, "no MAK given: not verified");
+    assert_eq!(
+        r["mac"]["valid"],
+        serde_json::Value::Null,
+        "no MAK given: not verified"
+    );
 }
 
 #[test]
@@ -100,7 +140,11 @@ fn exit_codes_0_clean_1_wrong_mac_2_undecodable() {
     assert_eq!(posconf(&["decode", hex]).status.code(), Some(0));
     let wrong = posconf(&["decode", hex, "--mak", "0123456789ABCDEF"]);
     assert_eq!(wrong.status.code(), Some(1));
-    assert!(stdout(&wrong).contains("WRONG: field 64 is 4635373643303533"), "{}", stdout(&wrong));
+    assert!(
+        stdout(&wrong).contains("WRONG: field 64 is 4635373643303533"),
+        "{}",
+        stdout(&wrong)
+    );
     // Corrupt 60.2 (batch) with a non-BCD nibble: 2 and the error names 60.2 and the offset.
     let bad = hex.replace("0013220000010005", "00132200000A0005");
     let o = posconf(&["decode", &bad]);
@@ -110,7 +154,10 @@ fn exit_codes_0_clean_1_wrong_mac_2_undecodable() {
     let json = posconf(&["decode", &bad, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(v["error"]["path"], "60.2");
-    assert_eq!(v["fields"]["53"]["value"], "2600000000000000", "partial decode still shown");
+    assert_eq!(
+        v["fields"]["53"]["value"], "2600000000000000",
+        "partial decode still shown"
+    );
     // Not hex at all.
     assert_eq!(posconf(&["decode", "zz"]).status.code(), Some(2));
     // --body on a framed input fails to decode: the length prefix is not an MTI.
@@ -127,14 +174,23 @@ fn decode_reads_stdin_and_encode_round_trips_a_decoded_document() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(hex.as_bytes()).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(hex.as_bytes())
+        .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success());
     let doc = std::env::temp_dir().join(format!("posconf-roundtrip-{}.json", std::process::id()));
     std::fs::write(&doc, &out.stdout).expect("write doc");
     let o = posconf(&["encode", doc.to_str().expect("utf-8"), "--mak", MAK]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(stdout(&o).trim(), hex.trim(), "decode --reveal | encode --mak reproduces the frame");
+    assert_eq!(
+        stdout(&o).trim(),
+        hex.trim(),
+        "decode --reveal | encode --mak reproduces the frame"
+    );
     // A masked document is refused with a pointer to --reveal.
     let masked = posconf(&["decode", hex.trim(), "--format", "json"]);
     std::fs::write(&doc, &masked.stdout).expect("write doc");
@@ -166,8 +222,15 @@ fn encode_errors_name_the_key() {
     }
     // raw bytes are used verbatim: a deliberately over-long field 2.
     let p = dir.join("raw.yaml");
-    std::fs::write(&p, "mti: \"0200\"\nfields:\n  \"2\": {raw: \"2062258812345678901234\"}\n").expect("write");
+    std::fs::write(
+        &p,
+        "mti: \"0200\"\nfields:\n  \"2\": {raw: \"2062258812345678901234\"}\n",
+    )
+    .expect("write");
     let o = posconf(&["encode", p.to_str().expect("utf-8"), "--framing", "body"]);
-    assert_eq!(stdout(&o).trim(), "020040000000000000002062258812345678901234");
+    assert_eq!(
+        stdout(&o).trim(),
+        "020040000000000000002062258812345678901234"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

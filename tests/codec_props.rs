@@ -26,8 +26,14 @@ fn value_strategy(spec: &'static FieldSpec) -> BoxedStrategy<Value> {
     match spec.ftype {
         FieldType::B => {
             let max = spec.max_len as usize;
-            let len = if spec.len_kind == LenKind::Fixed { max..=max } else { 0..=max.min(80) };
-            proptest::collection::vec(any::<u8>(), len).prop_map(Value::Binary).boxed()
+            let len = if spec.len_kind == LenKind::Fixed {
+                max..=max
+            } else {
+                0..=max.min(80)
+            };
+            proptest::collection::vec(any::<u8>(), len)
+                .prop_map(Value::Binary)
+                .boxed()
         }
         _ => text_strategy(spec).prop_map(Value::Text).boxed(),
     }

@@ -28,11 +28,15 @@ pub fn read_frame(arg: Option<&str>, file: Option<&Path>) -> Result<Vec<u8>, Str
         (_, Some(f)) => std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?,
         _ => {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("<stdin>: {e}"))?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("<stdin>: {e}"))?;
             buf
         }
     };
-    let is_text = data.iter().all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace() || *b == b':' || *b == b'x' || *b == b'X');
+    let is_text = data.iter().all(|b| {
+        b.is_ascii_hexdigit() || b.is_ascii_whitespace() || *b == b':' || *b == b'x' || *b == b'X'
+    });
     if is_text {
         parse_hex(&String::from_utf8_lossy(&data))
     } else {

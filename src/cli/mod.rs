@@ -12,7 +12,11 @@ use crate::iso8583::Framing;
 use crate::profile::Profile;
 
 #[derive(Parser)]
-#[command(name = "posconf", version, about = "Conformance test harness for China UnionPay direct-connect POS terminals")]
+#[command(
+    name = "posconf",
+    version,
+    about = "Conformance test harness for China UnionPay direct-connect POS terminals"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,8 +56,23 @@ enum LangArg {
     Both,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchWhat {
+    Codec,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Time the hot paths on this machine (ns per operation).
+    Bench {
+        #[arg(value_enum)]
+        what: BenchWhat,
+        /// Iterations per measurement.
+        #[arg(long, default_value_t = 1_000_000)]
+        iterations: u64,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Decode one ISO 8583 frame given as hex (argument, --file, or stdin) and print its fields.
     ///
     /// Exit codes: 0 decoded (and MAC valid if checked), 1 MAC wrong, 2 the bytes do not decode.
@@ -113,12 +132,20 @@ fn load_profile(path: Option<&PathBuf>) -> Result<Profile, String> {
     }
 }
 
-fn mac_settings(profile: &Profile, mak: Option<&str>, alg: Option<&str>) -> Result<(Option<DesKey>, MacAlgorithm), String> {
+fn mac_settings(
+    profile: &Profile,
+    mak: Option<&str>,
+    alg: Option<&str>,
+) -> Result<(Option<DesKey>, MacAlgorithm), String> {
     let alg = match alg {
-        Some(a) => a.parse::<MacAlgorithm>().map_err(|e| format!("--mac-alg: {e}"))?,
+        Some(a) => a
+            .parse::<MacAlgorithm>()
+            .map_err(|e| format!("--mac-alg: {e}"))?,
         None => profile.mac().map_err(|e| e.to_string())?,
     };
-    let key = mak.map(|m| DesKey::from_hex(m).map_err(|e| format!("--mak: {e}"))).transpose()?;
+    let key = mak
+        .map(|m| DesKey::from_hex(m).map_err(|e| format!("--mak: {e}")))
+        .transpose()?;
     Ok((key, alg))
 }
 
@@ -126,19 +153,64 @@ fn mac_settings(profile: &Profile, mak: Option<&str>, alg: Option<&str>) -> Resu
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
-        Command::Decode { hex, file, body, framing, mak, mac_alg, reveal, format, lang, profile } => {
+        Command::Bench {
+            what: BenchWhat::Codec,
+            iterations,
+            format,
+        } => {
+            let timings = crate::bench::codec(iterations.max(1));
+            match format {
+                Format::Json => match serde_json::to_string_pretty(&timings) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("posconf bench: {e}");
+                        return 2;
+                    }
+                },
+                Format::Text => {
+                    for t in &timings {
+                        println!(
+                            "{:<32} {:>10.1} ns/op  ({} iterations)",
+                            t.name, t.ns_per_op, t.iterations
+                        );
+                    }
+                }
+            }
+            0
+        }
+        Command::Decode {
+            hex,
+            file,
+            body,
+            framing,
+            mak,
+            mac_alg,
+            reveal,
+            format,
+            lang,
+            profile,
+        } => {
             let run = || -> Result<i32, String> {
                 let profile = load_profile(profile.as_ref())?;
                 let codec = profile.codec().map_err(|e| e.to_string())?;
-                let (mak, mac_algorithm) = mac_settings(&profile, mak.as_deref(), mac_alg.as_deref())?;
+                let (mak, mac_algorithm) =
+                    mac_settings(&profile, mak.as_deref(), mac_alg.as_deref())?;
                 let bytes = input::read_frame(hex.as_deref(), file.as_deref())?;
                 let framing = if body { Framing::Body } else { framing.into() };
-                let opts = InspectOptions { framing, reveal, mak, mac_algorithm };
+                let opts = InspectOptions {
+                    framing,
+                    reveal,
+                    mak,
+                    mac_algorithm,
+                };
                 let view = inspect::inspect(&codec, &bytes, &opts);
                 match format {
                     Format::Json => {
                         let doc = inspect::to_json(&view);
-                        println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+                        );
                     }
                     Format::Text => {
                         let lang = match lang {
@@ -159,23 +231,40 @@ pub fn main() -> i32 {
                 2
             })
         }
-        Command::Encode { file, mak, mac_alg, framing, profile } => {
+        Command::Encode {
+            file,
+            mak,
+            mac_alg,
+            framing,
+            profile,
+        } => {
             let run = || -> Result<(), String> {
                 let profile = load_profile(profile.as_ref())?;
                 let codec = profile.codec().map_err(|e| e.to_string())?;
                 let (mak, alg) = mac_settings(&profile, mak.as_deref(), mac_alg.as_deref())?;
                 let (text, origin) = match file.as_ref().filter(|f| f.as_os_str() != "-") {
-                    Some(f) => (std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?, f.display().to_string()),
+                    Some(f) => (
+                        std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?,
+                        f.display().to_string(),
+                    ),
                     None => {
                         let mut s = String::new();
-                        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| format!("<stdin>: {e}"))?;
+                        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                            .map_err(|e| format!("<stdin>: {e}"))?;
                         (s, "<stdin>".to_string())
                     }
                 };
-                let doc: serde_yaml::Value = crate::yaml::from_str(&text, &origin).map_err(|e| e.to_string())?;
-                let crafted = crate::craft::parse(&doc, &codec).map_err(|e| format!("{origin}: {e}"))?;
-                let bytes = crate::craft::build(&crafted, &codec, mak.as_ref().map(|k| (k, alg)), framing.into())
-                    .map_err(|e| format!("{origin}: {e}"))?;
+                let doc: serde_yaml::Value =
+                    crate::yaml::from_str(&text, &origin).map_err(|e| e.to_string())?;
+                let crafted =
+                    crate::craft::parse(&doc, &codec).map_err(|e| format!("{origin}: {e}"))?;
+                let bytes = crate::craft::build(
+                    &crafted,
+                    &codec,
+                    mak.as_ref().map(|k| (k, alg)),
+                    framing.into(),
+                )
+                .map_err(|e| format!("{origin}: {e}"))?;
                 println!("{}", hex::encode_upper(bytes));
                 Ok(())
             };

@@ -198,7 +198,11 @@ impl Journal {
     fn rrn(&mut self, time: &str) -> String {
         let n = self.next_rrn;
         self.next_rrn += 1;
-        format!("{:0>6}{:06}", time.get(..6).unwrap_or("000000"), n % 1_000_000)
+        format!(
+            "{:0>6}{:06}",
+            time.get(..6).unwrap_or("000000"),
+            n % 1_000_000
+        )
     }
 
     fn auth_code(&mut self) -> String {
@@ -209,10 +213,9 @@ impl Journal {
 
     /// A live (approved, not reversed) entry of this terminal with this trace number.
     fn live_by_stan(&self, tid: &str, batch: &str, stan: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|e| e.tid == tid && e.batch == batch && e.stan == stan && e.state != EntryState::Reversed)
+        self.entries.iter().rev().find(|e| {
+            e.tid == tid && e.batch == batch && e.stan == stan && e.state != EntryState::Reversed
+        })
     }
 
     fn find_original(&self, req: &Request, kinds: &[TxnKind]) -> Option<usize> {
@@ -225,10 +228,18 @@ impl Journal {
                     && e.tid == req.tid
                     && matches!(e.state, EntryState::Approved | EntryState::Adjusted)
                     && o.rrn.as_ref().is_none_or(|r| *r == e.rrn)
-                    && o.auth_code.as_ref().is_none_or(|a| e.auth_code.as_deref() == Some(a.trim()))
-                    && o.stan.as_ref().is_none_or(|s| *s == e.stan || s.chars().all(|c| c == '0'))
-                    && o.batch.as_ref().is_none_or(|b| *b == e.batch || b.chars().all(|c| c == '0'))
-                    && o.date.as_ref().is_none_or(|d| *d == e.date || d.chars().all(|c| c == '0'))
+                    && o.auth_code
+                        .as_ref()
+                        .is_none_or(|a| e.auth_code.as_deref() == Some(a.trim()))
+                    && o.stan
+                        .as_ref()
+                        .is_none_or(|s| *s == e.stan || s.chars().all(|c| c == '0'))
+                    && o.batch
+                        .as_ref()
+                        .is_none_or(|b| *b == e.batch || b.chars().all(|c| c == '0'))
+                    && o.date
+                        .as_ref()
+                        .is_none_or(|d| *d == e.date || d.chars().all(|c| c == '0'))
             })
             .map(|e| e.id)
     }
@@ -237,7 +248,13 @@ impl Journal {
     pub fn authorise(&mut self, req: &Request) -> Outcome {
         use TxnKind::*;
         if self.live_by_stan(&req.tid, &req.batch, &req.stan).is_some() {
-            return Outcome::decline("94", format!("duplicate: trace {} already answered in batch {}", req.stan, req.batch));
+            return Outcome::decline(
+                "94",
+                format!(
+                    "duplicate: trace {} already answered in batch {}",
+                    req.stan, req.batch
+                ),
+            );
         }
         let Some(account) = self.accounts.get(&req.pan).cloned() else {
             return self.book_decline(req, "14", "card number not on file");
@@ -254,40 +271,79 @@ impl Journal {
             BalanceInquiry => (None, 0, 0),
             Purchase | OfflineSettlement => {
                 if (req.amount as i64) > available {
-                    return self.book_decline(req, "51", format!("amount {} > available {available}", req.amount));
+                    return self.book_decline(
+                        req,
+                        "51",
+                        format!("amount {} > available {available}", req.amount),
+                    );
                 }
                 (None, -(req.amount as i64), 0)
             }
             PreAuth => {
                 if (req.amount as i64) > available {
-                    return self.book_decline(req, "51", format!("amount {} > available {available}", req.amount));
+                    return self.book_decline(
+                        req,
+                        "51",
+                        format!("amount {} > available {available}", req.amount),
+                    );
                 }
                 (None, 0, req.amount as i64)
             }
             PurchaseVoid | CompletionVoid => {
-                let target = if req.kind == PurchaseVoid { Purchase } else { CompletionRequest };
+                let target = if req.kind == PurchaseVoid {
+                    Purchase
+                } else {
+                    CompletionRequest
+                };
                 let Some(orig) = self.find_original(req, &[target]) else {
                     return self.book_decline(req, "25", "original transaction not found (37/61)");
                 };
                 let o = &self.entries[orig];
                 if o.amount != req.amount {
-                    return self.book_decline(req, "64", format!("amount {} differs from original {}", req.amount, o.amount));
+                    return self.book_decline(
+                        req,
+                        "64",
+                        format!("amount {} differs from original {}", req.amount, o.amount),
+                    );
                 }
                 (Some(orig), (o.amount + o.tip) as i64, 0)
             }
             Refund => {
-                let Some(orig) = self.find_original(req, &[Purchase, CompletionRequest, CompletionNotice, OfflineSettlement]) else {
-                    return self.book_decline(req, "25", "original transaction not found (37/61.3)");
+                let Some(orig) = self.find_original(
+                    req,
+                    &[
+                        Purchase,
+                        CompletionRequest,
+                        CompletionNotice,
+                        OfflineSettlement,
+                    ],
+                ) else {
+                    return self.book_decline(
+                        req,
+                        "25",
+                        "original transaction not found (37/61.3)",
+                    );
                 };
                 let refunded: u64 = self
                     .entries
                     .iter()
-                    .filter(|e| e.kind == Refund && e.original == Some(orig) && e.state == EntryState::Approved)
+                    .filter(|e| {
+                        e.kind == Refund
+                            && e.original == Some(orig)
+                            && e.state == EntryState::Approved
+                    })
                     .map(|e| e.amount)
                     .sum();
                 let o = &self.entries[orig];
                 if refunded + req.amount > o.amount {
-                    return self.book_decline(req, "61", format!("refunds {} + {} exceed original {}", refunded, req.amount, o.amount));
+                    return self.book_decline(
+                        req,
+                        "61",
+                        format!(
+                            "refunds {} + {} exceed original {}",
+                            refunded, req.amount, o.amount
+                        ),
+                    );
                 }
                 (Some(orig), req.amount as i64, 0)
             }
@@ -304,12 +360,18 @@ impl Journal {
                 let pre = self.entries[orig].amount;
                 // Completion may exceed the pre-auth by at most 15 % (common acquirer rule).
                 if req.amount > pre + pre * 15 / 100 {
-                    return self.book_decline(req, "13", format!("completion {} exceeds pre-auth {pre} + 15 %", req.amount));
+                    return self.book_decline(
+                        req,
+                        "13",
+                        format!("completion {} exceeds pre-auth {pre} + 15 %", req.amount),
+                    );
                 }
                 (Some(orig), -(req.amount as i64), -(pre as i64))
             }
             Adjust | AdjustTip => {
-                let Some(orig) = self.find_original(req, &[Purchase, OfflineSettlement, CompletionRequest]) else {
+                let Some(orig) =
+                    self.find_original(req, &[Purchase, OfflineSettlement, CompletionRequest])
+                else {
                     return self.book_decline(req, "25", "original transaction not found (37/61)");
                 };
                 let o = &self.entries[orig];
@@ -320,7 +382,12 @@ impl Journal {
                 };
                 (Some(orig), delta, 0)
             }
-            _ => return Outcome::decline("12", format!("{} is not a financial transaction", req.kind.id())),
+            _ => {
+                return Outcome::decline(
+                    "12",
+                    format!("{} is not a financial transaction", req.kind.id()),
+                )
+            }
         };
         if let Some(acct) = self.accounts.get_mut(&req.pan) {
             acct.balance += delta;
@@ -374,7 +441,12 @@ impl Journal {
         }
     }
 
-    fn book_decline(&mut self, req: &Request, code: &'static str, reason: impl Into<String>) -> Outcome {
+    fn book_decline(
+        &mut self,
+        req: &Request,
+        code: &'static str,
+        reason: impl Into<String>,
+    ) -> Outcome {
         let id = self.entries.len();
         let rrn = self.rrn(&req.time);
         self.entries.push(Entry {
@@ -418,10 +490,15 @@ impl Journal {
             .find(|e| e.tid == tid && e.batch == batch && e.stan == stan)
             .map(|e| (e.id, e.state, e.amount));
         let Some((id, state, orig_amount)) = found else {
-            return Outcome::decline("25", format!("no transaction with trace {stan} in batch {batch} to reverse"));
+            return Outcome::decline(
+                "25",
+                format!("no transaction with trace {stan} in batch {batch} to reverse"),
+            );
         };
         match state {
-            EntryState::Reversed => return Outcome::decline("12", format!("trace {stan} was already reversed")),
+            EntryState::Reversed => {
+                return Outcome::decline("12", format!("trace {stan} was already reversed"))
+            }
             EntryState::Declined => {
                 self.entries[id].state = EntryState::Reversed;
                 let mut o = Outcome::decline("00", "original was declined: nothing to undo");
@@ -431,7 +508,10 @@ impl Journal {
             _ => {}
         }
         if orig_amount != amount {
-            return Outcome::decline("64", format!("reversal amount {amount} differs from original {orig_amount}"));
+            return Outcome::decline(
+                "64",
+                format!("reversal amount {amount} differs from original {orig_amount}"),
+            );
         }
         let e = self.entries[id].clone();
         let (delta, hold) = match e.kind {
@@ -439,7 +519,10 @@ impl Journal {
             TxnKind::PreAuth => (0, -(e.amount as i64)),
             TxnKind::PurchaseVoid | TxnKind::CompletionVoid => (-((e.amount) as i64), 0),
             TxnKind::PreAuthVoid => (0, e.original.map_or(0, |o| self.entries[o].amount as i64)),
-            TxnKind::CompletionRequest => (e.amount as i64, e.original.map_or(0, |o| self.entries[o].amount as i64)),
+            TxnKind::CompletionRequest => (
+                e.amount as i64,
+                e.original.map_or(0, |o| self.entries[o].amount as i64),
+            ),
             _ => (0, 0),
         };
         if let Some(acct) = self.accounts.get_mut(&e.pan) {
@@ -448,7 +531,13 @@ impl Journal {
         }
         // The original of a void or completion becomes live again.
         if let Some(o) = e.original {
-            if matches!(e.kind, TxnKind::PurchaseVoid | TxnKind::CompletionVoid | TxnKind::PreAuthVoid | TxnKind::CompletionRequest) {
+            if matches!(
+                e.kind,
+                TxnKind::PurchaseVoid
+                    | TxnKind::CompletionVoid
+                    | TxnKind::PreAuthVoid
+                    | TxnKind::CompletionRequest
+            ) {
                 self.entries[o].state = EntryState::Approved;
             }
         }
@@ -465,14 +554,26 @@ impl Journal {
     pub fn totals(&self, tid: &str, batch: &str) -> (Totals, Totals) {
         let mut rmb = Totals::default();
         let mut foreign = Totals::default();
-        for e in self.entries.iter().filter(|e| e.tid == tid && e.batch == batch) {
-            if !matches!(e.state, EntryState::Approved | EntryState::Voided | EntryState::Completed | EntryState::Adjusted) {
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| e.tid == tid && e.batch == batch)
+        {
+            if !matches!(
+                e.state,
+                EntryState::Approved
+                    | EntryState::Voided
+                    | EntryState::Completed
+                    | EntryState::Adjusted
+            ) {
                 continue;
             }
             let t = if e.foreign { &mut foreign } else { &mut rmb };
             use TxnKind::*;
             match e.kind {
-                Purchase | CompletionRequest | CompletionNotice | OfflineSettlement if e.state != EntryState::Adjusted => {
+                Purchase | CompletionRequest | CompletionNotice | OfflineSettlement
+                    if e.state != EntryState::Adjusted =>
+                {
                     t.debit_amount += e.amount;
                     t.debit_count += 1;
                 }
@@ -492,12 +593,13 @@ impl Journal {
 
     /// Mark an entry reported in a batch upload; `false` when no such approved entry exists.
     pub fn mark_uploaded(&mut self, tid: &str, batch: &str, stan: &str, amount: u64) -> bool {
-        match self
-            .entries
-            .iter_mut()
-            .rev()
-            .find(|e| e.tid == tid && e.batch == batch && e.stan == stan && e.state != EntryState::Declined && e.state != EntryState::Reversed)
-        {
+        match self.entries.iter_mut().rev().find(|e| {
+            e.tid == tid
+                && e.batch == batch
+                && e.stan == stan
+                && e.state != EntryState::Declined
+                && e.state != EntryState::Reversed
+        }) {
             Some(e) if e.amount == amount => {
                 e.uploaded = true;
                 true
@@ -569,18 +671,30 @@ mod tests {
         assert_eq!(p.code, "00");
         assert_eq!(p.balance, Some(7_500));
         let mut v = req(TxnKind::PurchaseVoid, "000002", 2_500);
-        v.original = OriginalRef { rrn: p.rrn.clone(), batch: Some("000001".into()), stan: Some("000001".into()), ..Default::default() };
+        v.original = OriginalRef {
+            rrn: p.rrn.clone(),
+            batch: Some("000001".into()),
+            stan: Some("000001".into()),
+            ..Default::default()
+        };
         assert_eq!(j.authorise(&v).code, "00");
         assert_eq!(j.account(PAN).unwrap().balance, 10_000);
         let mut again = v.clone();
         again.stan = "000003".into();
-        assert_eq!(j.authorise(&again).code, "25", "the original is already voided");
+        assert_eq!(
+            j.authorise(&again).code,
+            "25",
+            "the original is already voided"
+        );
     }
 
     #[test]
     fn declines_come_from_state() {
         let mut j = journal();
-        assert_eq!(j.authorise(&req(TxnKind::Purchase, "000001", 20_000)).code, "51");
+        assert_eq!(
+            j.authorise(&req(TxnKind::Purchase, "000001", 20_000)).code,
+            "51"
+        );
         let mut bad_pin = req(TxnKind::Purchase, "000002", 100);
         bad_pin.pin_ok = Some(false);
         assert_eq!(j.authorise(&bad_pin).code, "55");
@@ -598,12 +712,22 @@ mod tests {
     #[test]
     fn duplicates_are_94_and_reversal_undoes_exactly_once() {
         let mut j = journal();
-        assert_eq!(j.authorise(&req(TxnKind::Purchase, "000007", 1_000)).code, "00");
-        assert_eq!(j.authorise(&req(TxnKind::Purchase, "000007", 1_000)).code, "94");
+        assert_eq!(
+            j.authorise(&req(TxnKind::Purchase, "000007", 1_000)).code,
+            "00"
+        );
+        assert_eq!(
+            j.authorise(&req(TxnKind::Purchase, "000007", 1_000)).code,
+            "94"
+        );
         assert_eq!(j.reverse("12345678", "000001", "000007", 1_000).code, "00");
         assert_eq!(j.account(PAN).unwrap().balance, 10_000);
         assert_eq!(j.reverse("12345678", "000001", "000007", 1_000).code, "12");
-        assert_eq!(j.account(PAN).unwrap().balance, 10_000, "second reversal changes nothing");
+        assert_eq!(
+            j.account(PAN).unwrap().balance,
+            10_000,
+            "second reversal changes nothing"
+        );
         assert_eq!(j.reverse("12345678", "000001", "000099", 1_000).code, "25");
     }
 
@@ -612,7 +736,11 @@ mod tests {
         let mut j = journal();
         let p = j.authorise(&req(TxnKind::Purchase, "000001", 1_000));
         let mut r = req(TxnKind::Refund, "000002", 600);
-        r.original = OriginalRef { rrn: p.rrn.clone(), date: Some("1123".into()), ..Default::default() };
+        r.original = OriginalRef {
+            rrn: p.rrn.clone(),
+            date: Some("1123".into()),
+            ..Default::default()
+        };
         assert_eq!(j.authorise(&r).code, "00");
         let mut r2 = r.clone();
         r2.stan = "000003".into();
@@ -628,13 +756,21 @@ mod tests {
         let pa = j.authorise(&req(TxnKind::PreAuth, "000001", 4_000));
         assert_eq!(pa.balance, Some(6_000));
         let mut c = req(TxnKind::CompletionRequest, "000002", 4_500);
-        c.original = OriginalRef { auth_code: pa.auth_code.clone(), date: Some("1123".into()), ..Default::default() };
+        c.original = OriginalRef {
+            auth_code: pa.auth_code.clone(),
+            date: Some("1123".into()),
+            ..Default::default()
+        };
         assert_eq!(j.authorise(&c).code, "00");
         assert_eq!(j.account(PAN).unwrap().balance, 5_500);
         assert_eq!(j.account(PAN).unwrap().held, 0);
         let mut too_much = req(TxnKind::CompletionRequest, "000003", 9_000);
         too_much.original.auth_code = pa.auth_code.clone();
-        assert_eq!(j.authorise(&too_much).code, "25", "the pre-auth is already completed");
+        assert_eq!(
+            j.authorise(&too_much).code,
+            "25",
+            "the pre-auth is already completed"
+        );
     }
 
     #[test]
@@ -656,6 +792,9 @@ mod tests {
         assert_eq!((rmb.credit_amount, rmb.credit_count), (1_000, 1));
         assert_eq!((foreign.debit_amount, foreign.debit_count), (700, 1));
         assert!(j.mark_uploaded("12345678", "000001", "000002", 2_000));
-        assert!(!j.mark_uploaded("12345678", "000001", "000004", 300), "reversed entries are not uploadable");
+        assert!(
+            !j.mark_uploaded("12345678", "000001", "000004", 300),
+            "reversed entries are not uploadable"
+        );
     }
 }

@@ -99,7 +99,12 @@ pub fn write_len(out: &mut Vec<u8>, len: usize, bytes: usize) {
 }
 
 /// Pack nibbles; `left` aligns data first and the pad nibble last.
-pub fn pack_nibbles(out: &mut Vec<u8>, nibbles: impl ExactSizeIterator<Item = u8>, left: bool, pad: u8) {
+pub fn pack_nibbles(
+    out: &mut Vec<u8>,
+    nibbles: impl ExactSizeIterator<Item = u8>,
+    left: bool,
+    pad: u8,
+) {
     let n = nibbles.len();
     let odd = n % 2 == 1;
     let mut pending: Option<u8> = if odd && !left { Some(pad) } else { None };

@@ -14,7 +14,13 @@ pub struct FieldDiff {
 impl std::fmt::Display for FieldDiff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
-        write!(f, "{}: {} != {}", self.field, show(&self.left), show(&self.right))
+        write!(
+            f,
+            "{}: {} != {}",
+            self.field,
+            show(&self.left),
+            show(&self.right)
+        )
     }
 }
 
@@ -56,8 +62,14 @@ mod tests {
 
     #[test]
     fn reports_changed_added_and_removed_fields() {
-        let a = Message::new(Mti::parse("0200").unwrap()).with(3, "000000").with(11, "000001").with(52, vec![1u8; 8]);
-        let b = Message::new(Mti::parse("0400").unwrap()).with(3, "000000").with(11, "000002").with(39, "98");
+        let a = Message::new(Mti::parse("0200").unwrap())
+            .with(3, "000000")
+            .with(11, "000001")
+            .with(52, vec![1u8; 8]);
+        let b = Message::new(Mti::parse("0400").unwrap())
+            .with(3, "000000")
+            .with(11, "000002")
+            .with(39, "98");
         let d = diff(&a, &b);
         let fields: Vec<_> = d.iter().map(|x| x.field.as_str()).collect();
         assert_eq!(fields, ["mti", "11", "39", "52"]);

@@ -47,7 +47,13 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    pub(crate) fn new(path: impl Into<String>, offset: usize, kind: DecodeErrorKind, input: &[u8], local: usize) -> Self {
+    pub(crate) fn new(
+        path: impl Into<String>,
+        offset: usize,
+        kind: DecodeErrorKind,
+        input: &[u8],
+        local: usize,
+    ) -> Self {
         let start = local.min(input.len());
         let end = (start + 32).min(input.len());
         DecodeError {

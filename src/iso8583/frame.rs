@@ -27,10 +27,11 @@ impl Tpdu {
         Tpdu([self.0[0], self.0[3], self.0[4], self.0[1], self.0[2]])
     }
     pub fn from_hex(s: &str) -> Result<Tpdu, EncodeError> {
-        let b = hex::decode(s.trim()).map_err(|e| EncodeError::new("tpdu", format!("{e}: {s:?}")))?;
-        let arr: [u8; 5] = b
-            .try_into()
-            .map_err(|b: Vec<u8>| EncodeError::new("tpdu", format!("TPDU is 5 bytes, got {}", b.len())))?;
+        let b =
+            hex::decode(s.trim()).map_err(|e| EncodeError::new("tpdu", format!("{e}: {s:?}")))?;
+        let arr: [u8; 5] = b.try_into().map_err(|b: Vec<u8>| {
+            EncodeError::new("tpdu", format!("TPDU is 5 bytes, got {}", b.len()))
+        })?;
         Ok(Tpdu(arr))
     }
 }
@@ -107,7 +108,14 @@ impl ProcessingRequest {
 impl Header {
     /// A header with the common defaults: application `60`, version `31`, given sub-version.
     pub fn new(app: u8, version: u8, sub_version: [u8; 3]) -> Header {
-        Header([app, version, 0x00, sub_version[0], sub_version[1], sub_version[2]])
+        Header([
+            app,
+            version,
+            0x00,
+            sub_version[0],
+            sub_version[1],
+            sub_version[2],
+        ])
     }
     pub fn app(&self) -> u8 {
         self.0[0]
@@ -137,10 +145,11 @@ impl Header {
         [self.0[3], self.0[4], self.0[5]]
     }
     pub fn from_hex(s: &str) -> Result<Header, EncodeError> {
-        let b = hex::decode(s.trim()).map_err(|e| EncodeError::new("header", format!("{e}: {s:?}")))?;
-        let arr: [u8; 6] = b
-            .try_into()
-            .map_err(|b: Vec<u8>| EncodeError::new("header", format!("header is 6 bytes, got {}", b.len())))?;
+        let b =
+            hex::decode(s.trim()).map_err(|e| EncodeError::new("header", format!("{e}: {s:?}")))?;
+        let arr: [u8; 6] = b.try_into().map_err(|b: Vec<u8>| {
+            EncodeError::new("header", format!("header is 6 bytes, got {}", b.len()))
+        })?;
         Ok(Header(arr))
     }
 }
@@ -193,7 +202,11 @@ impl FromStr for Framing {
             "serial" => Framing::Serial,
             "bare" | "tpdu" => Framing::Bare,
             "body" => Framing::Body,
-            _ => return Err(format!("unknown framing {s:?} (auto, tcp, serial, bare, body)")),
+            _ => {
+                return Err(format!(
+                    "unknown framing {s:?} (auto, tcp, serial, bare, body)"
+                ))
+            }
         })
     }
 }
@@ -206,8 +219,12 @@ pub const MAX_TCP_PAYLOAD: usize = u16::MAX as usize;
 
 /// Wrap a payload (TPDU + header + body) in the TCP length prefix.
 pub fn wrap_tcp(payload: &[u8]) -> Result<Vec<u8>, EncodeError> {
-    let len = u16::try_from(payload.len())
-        .map_err(|_| EncodeError::new("length", format!("payload of {} bytes exceeds 65535", payload.len())))?;
+    let len = u16::try_from(payload.len()).map_err(|_| {
+        EncodeError::new(
+            "length",
+            format!("payload of {} bytes exceeds 65535", payload.len()),
+        )
+    })?;
     let mut out = Vec::with_capacity(payload.len() + 2);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(payload);
@@ -217,7 +234,10 @@ pub fn wrap_tcp(payload: &[u8]) -> Result<Vec<u8>, EncodeError> {
 /// Wrap a payload in the serial frame; the length is 4 BCD digits.
 pub fn wrap_serial(payload: &[u8]) -> Result<Vec<u8>, EncodeError> {
     if payload.len() > 9999 {
-        return Err(EncodeError::new("length", format!("serial payload of {} bytes exceeds 9999", payload.len())));
+        return Err(EncodeError::new(
+            "length",
+            format!("serial payload of {} bytes exceeds 9999", payload.len()),
+        ));
     }
     let mut out = Vec::with_capacity(payload.len() + 5);
     out.push(STX);
@@ -235,7 +255,10 @@ pub fn lrc(bytes: &[u8]) -> u8 {
 
 /// Find one complete TCP frame at the start of `buf`: `Ok(Some((payload range, consumed)))`,
 /// `Ok(None)` when more bytes are needed, or an error for a length above `max`.
-pub fn split_tcp(buf: &[u8], max: usize) -> Result<Option<(std::ops::Range<usize>, usize)>, DecodeError> {
+pub fn split_tcp(
+    buf: &[u8],
+    max: usize,
+) -> Result<Option<(std::ops::Range<usize>, usize)>, DecodeError> {
     if buf.len() < 2 {
         return Ok(None);
     }
@@ -264,7 +287,13 @@ pub fn split_serial(buf: &[u8]) -> Result<Option<(std::ops::Range<usize>, usize)
     }
     let Some(len) = super::bcd::read_len(&buf[1..3]) else {
         let prefix = hex::encode_upper(&buf[1..3]);
-        return Err(DecodeError::new("length", 1, DecodeErrorKind::BadLengthPrefix { prefix }, buf, 1));
+        return Err(DecodeError::new(
+            "length",
+            1,
+            DecodeErrorKind::BadLengthPrefix { prefix },
+            buf,
+            1,
+        ));
     };
     let total = 3 + len + 2;
     if buf.len() < total {
@@ -272,12 +301,18 @@ pub fn split_serial(buf: &[u8]) -> Result<Option<(std::ops::Range<usize>, usize)
     }
     let etx_at = 3 + len;
     if buf[etx_at] != ETX {
-        let kind = DecodeErrorKind::Framing(format!("expected ETX 03 after {len} payload bytes, found {:02X}", buf[etx_at]));
+        let kind = DecodeErrorKind::Framing(format!(
+            "expected ETX 03 after {len} payload bytes, found {:02X}",
+            buf[etx_at]
+        ));
         return Err(DecodeError::new("etx", etx_at, kind, buf, etx_at));
     }
     let want = lrc(&buf[1..=etx_at]);
     if buf[etx_at + 1] != want {
-        let kind = DecodeErrorKind::Framing(format!("LRC {:02X} does not match computed {want:02X}", buf[etx_at + 1]));
+        let kind = DecodeErrorKind::Framing(format!(
+            "LRC {:02X} does not match computed {want:02X}",
+            buf[etx_at + 1]
+        ));
         return Err(DecodeError::new("lrc", etx_at + 1, kind, buf, etx_at + 1));
     }
     Ok(Some((3..3 + len, total)))
@@ -362,18 +397,39 @@ pub fn detect(input: &[u8]) -> Framing {
 }
 
 /// Decode a whole frame; the error keeps whatever decoded before it.
-pub fn decode_frame(codec: &Codec, input: &[u8], framing: Framing) -> Result<DecodedFrame, PartialDecode> {
-    let no_partial = |error: DecodeError| PartialDecode { error, partial: None };
-    let framing = if framing == Framing::Auto { detect(input) } else { framing };
+pub fn decode_frame(
+    codec: &Codec,
+    input: &[u8],
+    framing: Framing,
+) -> Result<DecodedFrame, PartialDecode> {
+    let no_partial = |error: DecodeError| PartialDecode {
+        error,
+        partial: None,
+    };
+    let framing = if framing == Framing::Auto {
+        detect(input)
+    } else {
+        framing
+    };
     let payload = match framing {
         Framing::Tcp => {
             let Some((range, used)) = split_tcp(input, MAX_TCP_PAYLOAD).map_err(no_partial)? else {
-                let declared = if input.len() >= 2 { u16::from_be_bytes([input[0], input[1]]) as usize } else { 0 };
-                let kind = DecodeErrorKind::FrameLength { declared, actual: input.len().saturating_sub(2) };
+                let declared = if input.len() >= 2 {
+                    u16::from_be_bytes([input[0], input[1]]) as usize
+                } else {
+                    0
+                };
+                let kind = DecodeErrorKind::FrameLength {
+                    declared,
+                    actual: input.len().saturating_sub(2),
+                };
                 return Err(no_partial(DecodeError::new("length", 0, kind, input, 0)));
             };
             if used != input.len() {
-                let kind = DecodeErrorKind::FrameLength { declared: range.len(), actual: input.len() - 2 };
+                let kind = DecodeErrorKind::FrameLength {
+                    declared: range.len(),
+                    actual: input.len() - 2,
+                };
                 return Err(no_partial(DecodeError::new("length", 0, kind, input, 0)));
             }
             range
@@ -384,7 +440,9 @@ pub fn decode_frame(codec: &Codec, input: &[u8], framing: Framing) -> Result<Dec
                 return Err(no_partial(DecodeError::new("length", 1, kind, input, 1)));
             };
             if used != input.len() {
-                let kind = DecodeErrorKind::TrailingBytes { extra: input.len() - used };
+                let kind = DecodeErrorKind::TrailingBytes {
+                    extra: input.len() - used,
+                };
                 return Err(no_partial(DecodeError::new("lrc", used, kind, input, used)));
             }
             range
@@ -395,7 +453,10 @@ pub fn decode_frame(codec: &Codec, input: &[u8], framing: Framing) -> Result<Dec
     let (mut tpdu, mut header) = (None, None);
     if framing != Framing::Body {
         let Some(t) = input.get(pos..pos + 5) else {
-            let kind = DecodeErrorKind::Truncated { needed: 5, available: payload.end - pos };
+            let kind = DecodeErrorKind::Truncated {
+                needed: 5,
+                available: payload.end - pos,
+            };
             return Err(no_partial(DecodeError::new("tpdu", pos, kind, input, pos)));
         };
         tpdu = Some(Tpdu([t[0], t[1], t[2], t[3], t[4]]));
@@ -403,8 +464,13 @@ pub fn decode_frame(codec: &Codec, input: &[u8], framing: Framing) -> Result<Dec
         // An MTI starts with nibble 0; the CUP header starts with 6x.
         if input.get(pos).is_some_and(|b| b >> 4 != 0) {
             let Some(h) = input.get(pos..pos + 6).filter(|_| pos + 6 <= payload.end) else {
-                let kind = DecodeErrorKind::Truncated { needed: 6, available: payload.end - pos };
-                return Err(no_partial(DecodeError::new("header", pos, kind, input, pos)));
+                let kind = DecodeErrorKind::Truncated {
+                    needed: 6,
+                    available: payload.end - pos,
+                };
+                return Err(no_partial(DecodeError::new(
+                    "header", pos, kind, input, pos,
+                )));
             };
             header = Some(Header([h[0], h[1], h[2], h[3], h[4], h[5]]));
             pos += 6;
@@ -460,14 +526,23 @@ mod tests {
     fn serial_frames_carry_bcd_length_and_lrc() {
         let codec = Codec::new(&CUP_DIRECT);
         let bytes = signin().pack(&codec, Framing::Serial).unwrap();
-        assert_eq!(&bytes[..3], &[0x02, 0x00, 0x60], "60 payload bytes as BCD 0060");
+        assert_eq!(
+            &bytes[..3],
+            &[0x02, 0x00, 0x60],
+            "60 payload bytes as BCD 0060"
+        );
         assert_eq!(bytes[bytes.len() - 2], ETX);
         assert_eq!(detect(&bytes), Framing::Serial);
-        assert_eq!(decode_frame(&codec, &bytes, Framing::Auto).unwrap().message, signin().message);
+        assert_eq!(
+            decode_frame(&codec, &bytes, Framing::Auto).unwrap().message,
+            signin().message
+        );
         let mut bad = bytes.clone();
         let last = bad.len() - 1;
         bad[last] ^= 0xFF;
-        let e = decode_frame(&codec, &bad, Framing::Serial).unwrap_err().error;
+        let e = decode_frame(&codec, &bad, Framing::Serial)
+            .unwrap_err()
+            .error;
         assert_eq!((e.path.as_str(), e.offset), ("lrc", last));
     }
 
@@ -476,9 +551,17 @@ mod tests {
         let codec = Codec::new(&CUP_DIRECT);
         let mut bytes = signin().pack(&codec, Framing::Tcp).unwrap();
         bytes[1] += 1;
-        let e = decode_frame(&codec, &bytes, Framing::Tcp).unwrap_err().error;
+        let e = decode_frame(&codec, &bytes, Framing::Tcp)
+            .unwrap_err()
+            .error;
         assert_eq!(e.path, "length");
-        assert_eq!(e.kind, DecodeErrorKind::FrameLength { declared: 61, actual: 60 });
+        assert_eq!(
+            e.kind,
+            DecodeErrorKind::FrameLength {
+                declared: 61,
+                actual: 60
+            }
+        );
     }
 
     #[test]
@@ -508,7 +591,10 @@ mod tests {
         let codec = Codec::new(&CUP_DIRECT);
         let bytes = signin().pack(&codec, Framing::Tcp).unwrap();
         assert_eq!(split_tcp(&bytes[..10], 4096).unwrap(), None);
-        assert_eq!(split_tcp(&bytes, 4096).unwrap(), Some((2..bytes.len(), bytes.len())));
+        assert_eq!(
+            split_tcp(&bytes, 4096).unwrap(),
+            Some((2..bytes.len(), bytes.len()))
+        );
         assert!(split_tcp(&[0xFF, 0xFF], 4096).is_err());
     }
 }

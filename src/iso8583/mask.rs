@@ -9,7 +9,11 @@ pub fn mask_pan(pan: &str) -> String {
     pan.chars()
         .enumerate()
         .map(|(i, c)| {
-            let keep = if n > 10 { i < 6 || i >= n - 4 } else { i + 4 >= n && n > 4 };
+            let keep = if n > 10 {
+                i < 6 || i >= n - 4
+            } else {
+                i + 4 >= n && n > 4
+            };
             if keep {
                 c
             } else {
@@ -52,10 +56,12 @@ pub fn mask_raw(spec: &FieldSpec, raw_hex: &str, prefix_len: usize, masked_value
     let data: String = data
         .chars()
         .enumerate()
-        .map(|(i, c)| match i.checked_sub(skip).and_then(|d| masked.get(d)) {
-            Some('*') => '*',
-            _ => c,
-        })
+        .map(
+            |(i, c)| match i.checked_sub(skip).and_then(|d| masked.get(d)) {
+                Some('*') => '*',
+                _ => c,
+            },
+        )
         .collect();
     format!("{prefix}{data}")
 }
@@ -70,18 +76,30 @@ mod tests {
         assert_eq!(mask_pan("6225881234567890"), "622588******7890");
         assert_eq!(mask_pan("6225881234567890123"), "622588*********0123");
         assert_eq!(mask_pan("12345678"), "****5678");
-        assert_eq!(mask_track("6225881234567890=2512201"), "622588******7890=*******");
+        assert_eq!(
+            mask_track("6225881234567890=2512201"),
+            "622588******7890=*******"
+        );
     }
 
     #[test]
     fn raw_hex_is_masked_on_the_same_nibbles() {
         let f2 = CUP_DIRECT.field(2).unwrap();
         let v = mask_value(f2, "6225881234567890");
-        assert_eq!(mask_raw(f2, "166225881234567890", 1, &v), "16622588******7890");
+        assert_eq!(
+            mask_raw(f2, "166225881234567890", 1, &v),
+            "16622588******7890"
+        );
         let f35 = CUP_DIRECT.field(35).unwrap();
         let v = mask_value(f35, "6225881234567890=25");
-        assert_eq!(mask_raw(f35, "196225881234567890D250", 1, &v), "19622588******7890D**0");
+        assert_eq!(
+            mask_raw(f35, "196225881234567890D250", 1, &v),
+            "19622588******7890D**0"
+        );
         let f52 = CUP_DIRECT.field(52).unwrap();
-        assert_eq!(mask_raw(f52, "4AF9E141A5EE0E3B", 0, "x"), "****************");
+        assert_eq!(
+            mask_raw(f52, "4AF9E141A5EE0E3B", 0, "x"),
+            "****************"
+        );
     }
 }

@@ -79,7 +79,10 @@ impl Mti {
     pub fn parse(s: &str) -> Result<Mti, EncodeError> {
         let b = s.as_bytes();
         if b.len() != 4 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(EncodeError::new("mti", format!("MTI must be 4 digits, got {s:?}")));
+            return Err(EncodeError::new(
+                "mti",
+                format!("MTI must be 4 digits, got {s:?}"),
+            ));
         }
         Ok(Mti([b[0], b[1], b[2], b[3]]))
     }

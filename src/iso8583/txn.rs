@@ -239,10 +239,16 @@ mod tests {
     fn classifies_the_message_set() {
         assert_eq!(classify(&msg("0800", "00000001004")).kind, TxnKind::SignIn);
         assert_eq!(classify(&msg("0810", "00000001001")).kind, TxnKind::SignIn);
-        assert_eq!(classify(&msg("0830", "00000001301")).kind, TxnKind::EchoTest);
+        assert_eq!(
+            classify(&msg("0830", "00000001301")).kind,
+            TxnKind::EchoTest
+        );
         assert_eq!(classify(&msg("0210", "22000001")).kind, TxnKind::Purchase);
         assert_eq!(classify(&msg("0220", "25000001")).kind, TxnKind::Refund);
-        assert_eq!(classify(&msg("0330", "00000001207")).kind, TxnKind::BatchUploadEnd);
+        assert_eq!(
+            classify(&msg("0330", "00000001207")).kind,
+            TxnKind::BatchUploadEnd
+        );
         let r = classify(&msg("0400", "23000001"));
         assert_eq!((r.kind, r.reversal), (TxnKind::PurchaseVoid, true));
         assert_eq!(r.name_en(), "purchase void reversal");
