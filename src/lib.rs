@@ -15,4 +15,5 @@ pub mod host;
 pub mod inspect;
 pub mod iso8583;
 pub mod profile;
+pub mod terminal;
 pub mod yaml;

@@ -42,7 +42,7 @@ fn every_yaml_fixture_encodes_to_its_hex() {
             .unwrap_or_else(|_| panic!("{} has no .hex", y.display()));
         let y_str = y.to_str().expect("utf-8 path");
         // Requests and responses that carry a MAC get it computed with the test MAK.
-        let has_mac = want.trim().len() > 0 && {
+        let has_mac = !want.trim().is_empty() && {
             let o = posconf(&["decode", want.trim(), "--format", "json"]);
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
             v["mac"]["present"] == true

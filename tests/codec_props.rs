@@ -35,7 +35,7 @@ fn value_strategy(spec: &'static FieldSpec) -> BoxedStrategy<Value> {
                 .prop_map(Value::Binary)
                 .boxed()
         }
-        _ => text_strategy(spec).prop_map(Value::Text).boxed(),
+        _ => text_strategy(spec).prop_map(Value::from).boxed(),
     }
 }
 

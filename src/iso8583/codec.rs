@@ -298,7 +298,7 @@ impl<'d> Codec<'d> {
         body: &[u8],
         pos: usize,
         msg: &mut Message,
-    ) -> Result<(usize, usize), Box<(String, usize, DecodeErrorKind)>> {
+    ) -> Result<(usize, usize), FieldFail> {
         let path = || spec.number.to_string();
         let prefix_len = spec.len_kind.prefix_bytes();
         let units = if prefix_len == 0 {
@@ -365,6 +365,9 @@ impl<'d> Codec<'d> {
         Ok((prefix_len, prefix_len + nbytes))
     }
 }
+
+/// A field that failed: (path, offset in the body, what). Boxed to keep the happy path small.
+type FieldFail = Box<(String, usize, DecodeErrorKind)>;
 
 /// Decode `units` BCD digits; on error returns (digit index, kind).
 fn decode_bcd(
