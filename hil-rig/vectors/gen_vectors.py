@@ -3,7 +3,7 @@
 digests' prose (not from posconf's Rust code). Run by hand; the output is committed and checked
 by tests/independent_vectors.rs:
 
-    pip install pyiso8583==4.0.1 pycryptodome==3.23.0   # or newer
+    pip install pyiso8583==4.0.1 pycryptodome==4.4.0   # or newer
     python3 hil-rig/vectors/gen_vectors.py > tests/vectors/independent.json
 """
 import json
