@@ -106,6 +106,27 @@ enum Command {
         #[arg(long)]
         profile: Option<PathBuf>,
     },
+    /// Run the embedded POS centre until Ctrl-C; every frame and journal event goes to the
+    /// transcript (JSONL, flushed per record).
+    Host {
+        /// Address to listen on (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        listen: std::net::SocketAddr,
+        /// Terminals fixture (YAML); default: the built-in fixtures/terminals.yaml.
+        #[arg(long)]
+        terminals: Option<PathBuf>,
+        /// Cards fixture (YAML); default: the built-in fixtures/cards.yaml.
+        #[arg(long)]
+        cards: Option<PathBuf>,
+        /// Behaviours to apply (YAML list), e.g. answer 51 to the 2nd purchase.
+        #[arg(long)]
+        behaviours: Option<PathBuf>,
+        /// Transcript file (JSONL).
+        #[arg(long, default_value = "reports/host-transcript.jsonl")]
+        transcript: PathBuf,
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
     /// Build a frame from the JSON/YAML document `decode --format json` prints; prints hex.
     ///
     /// Exit codes: 0 built, 2 the document is invalid (the error names the key).
@@ -231,6 +252,20 @@ pub fn main() -> i32 {
                 2
             })
         }
+        Command::Host {
+            listen,
+            terminals,
+            cards,
+            behaviours,
+            transcript,
+            profile,
+        } => match run_host(listen, terminals, cards, behaviours, transcript, profile) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("posconf host: {e}");
+                2
+            }
+        },
         Command::Encode {
             file,
             mak,
@@ -277,4 +312,58 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+fn run_host(
+    listen: std::net::SocketAddr,
+    terminals: Option<PathBuf>,
+    cards: Option<PathBuf>,
+    behaviours: Option<PathBuf>,
+    transcript: PathBuf,
+    profile: Option<PathBuf>,
+) -> Result<(), String> {
+    use crate::fixtures::Fixtures;
+    use crate::host::behaviour::Behaviours;
+    use crate::host::centre::{system_clock, system_random, Centre};
+    use crate::transcript::TranscriptWriter;
+    let profile = load_profile(profile.as_ref())?;
+    let fixtures = Fixtures::load_or_builtin(terminals.as_deref(), cards.as_deref())
+        .map_err(|e| e.to_string())?;
+    let behaviours = match behaviours {
+        Some(p) => Behaviours::load(&p).map_err(|e| e.to_string())?,
+        None => Behaviours::default(),
+    };
+    if let Some(dir) = transcript.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let writer =
+        std::sync::Arc::new(TranscriptWriter::to_file(&transcript).map_err(|e| e.to_string())?);
+    let centre = Centre::new(
+        profile,
+        fixtures,
+        behaviours,
+        Box::new(system_clock),
+        Box::new(system_random),
+    )?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let handle = crate::host::server::start(listen, centre, writer, Default::default())
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        if !listen.ip().is_loopback() {
+            eprintln!(
+                "posconf host: listening on {} (not loopback: reachable from the network)",
+                handle.addr
+            );
+        }
+        println!(
+            "posconf host listening on {}; transcript {}; Ctrl-C to stop",
+            handle.addr,
+            transcript.display()
+        );
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+        handle.shutdown().await;
+        println!("posconf host stopped; transcript {}", transcript.display());
+        Ok(())
+    })
 }

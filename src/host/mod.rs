@@ -1,3 +1,12 @@
-//! The embedded fake POS centre.
+//! The embedded fake POS centre: a stateful acquirer host that answers, records and judges.
+//!
+//! - [`journal`]: accounts and transactions; response codes come from this state.
+//! - [`centre`]: one request in, one response out (sign-in keys, MAC/PIN verification,
+//!   financial, reversal, settlement, batch upload), transport-free.
+//! - [`behaviour`]: what a test step makes the host do (codes, delays, silence, bad MACs...).
+//! - [`server`]: the TCP face with recording and bad-input handling.
 
+pub mod behaviour;
+pub mod centre;
 pub mod journal;
+pub mod server;

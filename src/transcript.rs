@@ -1,0 +1,348 @@
+//! The transcript: one JSON object per line for every frame in and out, every connection event
+//! and every journal event, flushed as it is written so a crash or Ctrl-C loses nothing.
+//! Checks and reports read transcripts; nothing else is the record of a run.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::inspect::{inspect, to_json, InspectOptions};
+use crate::iso8583::frame::Framing;
+use crate::iso8583::Codec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+    Event,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Frame,
+    BadFrame,
+    Connect,
+    Disconnect,
+    Journal,
+    Behaviour,
+    Note,
+}
+
+/// One line of a transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    /// Microseconds since the UNIX epoch.
+    pub ts_us: u64,
+    pub conn: u64,
+    pub dir: Direction,
+    pub kind: RecordKind,
+    /// The bytes as they crossed the wire (framing included), uppercase hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// The decoded view (unmasked: the transcript is the evidence; reports mask).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Json>,
+    /// The suite case this record belongs to, when a runner sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+impl Record {
+    fn base(conn: u64, dir: Direction, kind: RecordKind) -> Record {
+        Record {
+            seq: 0,
+            ts_us: now_us(),
+            conn,
+            dir,
+            kind,
+            raw: None,
+            decoded: None,
+            note: None,
+            event: None,
+            case: None,
+        }
+    }
+
+    /// A TCP frame (length prefix included), decoded for readers.
+    pub fn frame(conn: u64, dir: Direction, bytes: &[u8], codec: &Codec) -> Record {
+        let mut r = Record::base(conn, dir, RecordKind::Frame);
+        r.raw = Some(hex::encode_upper(bytes));
+        let view = inspect(
+            codec,
+            bytes,
+            &InspectOptions {
+                framing: Framing::Tcp,
+                reveal: true,
+                ..InspectOptions::default()
+            },
+        );
+        r.decoded = Some(to_json(&view));
+        r
+    }
+
+    /// Bytes that did not decode, with the reason.
+    pub fn bad_frame(conn: u64, bytes: &[u8], reason: String) -> Record {
+        let mut r = Record::base(conn, Direction::In, RecordKind::BadFrame);
+        r.raw = Some(hex::encode_upper(bytes));
+        r.note = Some(reason);
+        r
+    }
+
+    pub fn event(conn: u64, kind: RecordKind, note: String) -> Record {
+        let mut r = Record::base(conn, Direction::Event, kind);
+        r.note = Some(note);
+        r
+    }
+
+    /// A journal event (keys issued, authorisation, reversal, totals...).
+    pub fn journal(conn: u64, event: Json) -> Record {
+        let mut r = Record::base(conn, Direction::Event, RecordKind::Journal);
+        r.event = Some(event);
+        r
+    }
+}
+
+struct Inner {
+    seq: u64,
+    file: Option<std::fs::File>,
+    memory: Option<Vec<Record>>,
+    error: Option<String>,
+}
+
+/// Appends records from any number of tasks; each line is written and flushed at once.
+pub struct TranscriptWriter {
+    inner: Mutex<Inner>,
+    case: Mutex<Option<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {reason}")]
+    Line {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+}
+
+impl TranscriptWriter {
+    /// Write to a file (created or truncated) and keep no copy in memory.
+    pub fn to_file(path: &Path) -> Result<TranscriptWriter, TranscriptError> {
+        let file = std::fs::File::create(path).map_err(|source| TranscriptError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(TranscriptWriter::new(Some(file), false))
+    }
+
+    /// Keep records in memory only (tests, in-process runs).
+    pub fn in_memory() -> TranscriptWriter {
+        TranscriptWriter::new(None, true)
+    }
+
+    /// Both: a file for the record and memory for the report.
+    pub fn to_file_and_memory(path: &Path) -> Result<TranscriptWriter, TranscriptError> {
+        let file = std::fs::File::create(path).map_err(|source| TranscriptError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(TranscriptWriter::new(Some(file), true))
+    }
+
+    fn new(file: Option<std::fs::File>, memory: bool) -> TranscriptWriter {
+        TranscriptWriter {
+            inner: Mutex::new(Inner {
+                seq: 0,
+                file,
+                memory: memory.then(Vec::new),
+                error: None,
+            }),
+            case: Mutex::new(None),
+        }
+    }
+
+    /// Tag following records with a suite case id.
+    pub fn set_case(&self, case: Option<String>) {
+        *self.case.lock().unwrap_or_else(|p| p.into_inner()) = case;
+    }
+
+    /// Append one record; returns its sequence number.
+    pub fn write(&self, mut record: Record) -> u64 {
+        let case = self.case.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.seq += 1;
+        record.seq = inner.seq;
+        if record.case.is_none() {
+            record.case = case;
+        }
+        if let Some(f) = inner.file.as_mut() {
+            let line = serde_json::to_string(&record).unwrap_or_else(|e| {
+                format!(
+                    "{{\"seq\":{},\"note\":\"unserialisable record: {e}\"}}",
+                    record.seq
+                )
+            });
+            let res = f
+                .write_all(line.as_bytes())
+                .and_then(|_| f.write_all(b"\n"))
+                .and_then(|_| f.flush());
+            if let Err(e) = res {
+                inner.error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        let seq = record.seq;
+        if let Some(m) = inner.memory.as_mut() {
+            m.push(record);
+        }
+        seq
+    }
+
+    /// Records kept in memory (empty for file-only writers).
+    pub fn records(&self) -> Vec<Record> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .memory
+            .clone()
+            .unwrap_or_default()
+    }
+
+    /// The first write error, if the file could not be written.
+    pub fn error(&self) -> Option<String> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .error
+            .clone()
+    }
+}
+
+/// Read a transcript. A truncated last line (a crash mid-write) is skipped and reported in the
+/// second value; any other bad line is an error naming its line number.
+pub fn read_transcript(path: &Path) -> Result<(Vec<Record>, Option<String>), TranscriptError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TranscriptError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::with_capacity(lines.len());
+    let mut warning = None;
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(line) {
+            Ok(r) => out.push(r),
+            Err(e) if i + 1 == lines.len() && !text.ends_with('\n') => {
+                warning = Some(format!(
+                    "{}:{}: truncated last line skipped ({e})",
+                    path.display(),
+                    i + 1
+                ));
+            }
+            Err(e) => {
+                return Err(TranscriptError::Line {
+                    path: path.display().to_string(),
+                    line: i + 1,
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok((out, warning))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_writers_get_distinct_sequence_numbers_and_whole_lines() {
+        let dir = std::env::temp_dir().join(format!("posconf-tr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.jsonl");
+        let w = std::sync::Arc::new(TranscriptWriter::to_file_and_memory(&path).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        w.write(Record::event(
+                            t,
+                            RecordKind::Note,
+                            format!("thread {t} record {i}"),
+                        ));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let (records, warn) = read_transcript(&path).unwrap();
+        assert!(warn.is_none());
+        assert_eq!(records.len(), 400);
+        let mut seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(seqs.len(), 400);
+        assert_eq!(w.records().len(), 400);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_truncated_last_line_is_skipped_with_a_warning_but_a_bad_middle_line_fails() {
+        let dir = std::env::temp_dir().join(format!("posconf-tr2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.jsonl");
+        let w = TranscriptWriter::to_file(&path).unwrap();
+        w.write(Record::event(1, RecordKind::Connect, "a".into()));
+        w.write(Record::journal(1, serde_json::json!({"event": "x"})));
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"seq\":3,\"ts_us\":1,\"co");
+        std::fs::write(&path, &text).unwrap();
+        let (records, warn) = read_transcript(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert!(warn.unwrap().contains(":3: truncated"));
+        std::fs::write(&path, "{bad}\n{}\n").unwrap();
+        assert!(read_transcript(&path)
+            .unwrap_err()
+            .to_string()
+            .contains(":1:"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn frames_are_recorded_with_their_decode() {
+        let codec = crate::iso8583::cup_codec();
+        let bytes = hex::decode("003C600003000060310031000008000020000000C00012000001313233343536373838393831313030343831323030303100110000000100400003303120").unwrap();
+        let r = Record::frame(7, Direction::In, &bytes, &codec);
+        let d = r.decoded.as_ref().unwrap();
+        assert_eq!(d["mti"], "0800");
+        assert_eq!(d["fields"]["41"]["value"], "12345678");
+        let line = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
+    }
+}
