@@ -377,7 +377,14 @@ async fn reversal_undoes_exactly_once() {
         Some("12"),
         "second reversal does nothing"
     );
-    let balance = h.centre.lock().unwrap().journal.account(GOOD_PAN).unwrap().balance;
+    let balance = h
+        .centre
+        .lock()
+        .unwrap()
+        .journal
+        .account(GOOD_PAN)
+        .unwrap()
+        .balance;
     assert_eq!(balance, 1_000_000);
     h.shutdown().await;
 }
