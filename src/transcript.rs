@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::inspect::{inspect, to_json, InspectOptions};
-use crate::iso8583::frame::Framing;
+use crate::iso8583::frame::{decode_frame, Framing};
 use crate::iso8583::Codec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,21 +80,39 @@ impl Record {
         }
     }
 
-    /// A TCP frame (length prefix included), decoded for readers.
+    /// A TCP frame (length prefix included) with a compact decode: TPDU, header, MTI and
+    /// field values. Readers wanting names and subfields call [`Record::inspect`].
     pub fn frame(conn: u64, dir: Direction, bytes: &[u8], codec: &Codec) -> Record {
         let mut r = Record::base(conn, dir, RecordKind::Frame);
         r.raw = Some(hex::encode_upper(bytes));
-        let view = inspect(
-            codec,
-            bytes,
-            &InspectOptions {
-                framing: Framing::Tcp,
-                reveal: true,
-                ..InspectOptions::default()
-            },
-        );
-        r.decoded = Some(to_json(&view));
+        r.decoded = Some(match decode_frame(codec, bytes, Framing::Tcp) {
+            Ok(d) => {
+                let fields: serde_json::Map<String, Json> = d
+                    .message
+                    .fields()
+                    .map(|(n, v)| (n.to_string(), Json::String(v.display())))
+                    .collect();
+                serde_json::json!({
+                    "tpdu": d.tpdu.map(|t| t.to_string()),
+                    "header": d.header.map(|h| h.to_string()),
+                    "mti": d.message.mti.as_str(),
+                    "fields": fields,
+                })
+            }
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        });
         r
+    }
+
+    /// The full readable view of a frame record (names, subfields, raw per field, masking).
+    pub fn inspect(&self, codec: &Codec, reveal: bool) -> Option<Json> {
+        let bytes = hex::decode(self.raw.as_deref()?).ok()?;
+        let opts = InspectOptions {
+            framing: Framing::Auto,
+            reveal,
+            ..InspectOptions::default()
+        };
+        Some(to_json(&inspect(codec, &bytes, &opts)))
     }
 
     /// Bytes that did not decode, with the reason.
@@ -198,16 +216,16 @@ impl TranscriptWriter {
             record.case = case;
         }
         if let Some(f) = inner.file.as_mut() {
-            let line = serde_json::to_string(&record).unwrap_or_else(|e| {
+            let mut line = serde_json::to_vec(&record).unwrap_or_else(|e| {
                 format!(
                     "{{\"seq\":{},\"note\":\"unserialisable record: {e}\"}}",
                     record.seq
                 )
+                .into_bytes()
             });
-            let res = f
-                .write_all(line.as_bytes())
-                .and_then(|_| f.write_all(b"\n"))
-                .and_then(|_| f.flush());
+            line.push(b'\n');
+            // One write per record: the line reaches the OS before write() returns.
+            let res = f.write_all(&line).and_then(|_| f.flush());
             if let Err(e) = res {
                 inner.error.get_or_insert_with(|| e.to_string());
             }
@@ -341,7 +359,11 @@ mod tests {
         let r = Record::frame(7, Direction::In, &bytes, &codec);
         let d = r.decoded.as_ref().unwrap();
         assert_eq!(d["mti"], "0800");
-        assert_eq!(d["fields"]["41"]["value"], "12345678");
+        assert_eq!(d["fields"]["41"], "12345678");
+        assert_eq!(
+            r.inspect(&codec, false).unwrap()["fields"]["60.3"]["value"],
+            "004"
+        );
         let line = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
     }

@@ -59,6 +59,7 @@ enum LangArg {
 #[derive(Clone, Copy, ValueEnum)]
 enum BenchWhat {
     Codec,
+    Host,
 }
 
 #[derive(Subcommand)]
@@ -67,9 +68,18 @@ enum Command {
     Bench {
         #[arg(value_enum)]
         what: BenchWhat,
-        /// Iterations per measurement.
+        /// Iterations per measurement (codec).
         #[arg(long, default_value_t = 1_000_000)]
         iterations: u64,
+        /// Concurrent terminals (host).
+        #[arg(long, default_value_t = 50)]
+        terminals: usize,
+        /// Seconds to run (host).
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Purchases per second per terminal (host); 0 = back to back (maximum throughput).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -175,9 +185,44 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Bench {
+            what: BenchWhat::Host,
+            terminals,
+            seconds,
+            rate,
+            format,
+            ..
+        } => {
+            let path = std::env::temp_dir()
+                .join(format!("posconf-bench-host-{}.jsonl", std::process::id()));
+            let result = crate::bench::host(
+                terminals.max(1),
+                std::time::Duration::from_secs_f64(seconds.max(0.1)),
+                rate.max(0.0),
+                &path,
+            );
+            let _ = std::fs::remove_file(&path);
+            match result {
+                Ok(b) => {
+                    match format {
+                        Format::Json => println!("{}", serde_json::to_string_pretty(&b).unwrap_or_default()),
+                        Format::Text => println!(
+                            "{} terminals at {}, {:.1} s: {} purchases ({:.0}/s, {:.0} messages/s), latency p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, max {:.0} us, {} errors",
+                            b.terminals, if b.rate > 0.0 { format!("{}/s each", b.rate) } else { "full speed".to_string() }, b.seconds, b.exchanges, b.exchanges_per_s, b.exchanges_per_s * 2.0, b.p50_us, b.p90_us, b.p99_us, b.max_us, b.errors
+                        ),
+                    }
+                    i32::from(b.errors > 0)
+                }
+                Err(e) => {
+                    eprintln!("posconf bench host: {e}");
+                    2
+                }
+            }
+        }
+        Command::Bench {
             what: BenchWhat::Codec,
             iterations,
             format,
+            ..
         } => {
             let timings = crate::bench::codec(iterations.max(1));
             match format {

@@ -169,6 +169,9 @@ pub struct Totals {
 pub struct Journal {
     accounts: HashMap<String, Account>,
     entries: Vec<Entry>,
+    /// (terminal, batch, trace) -> entries, newest last: duplicate and reversal lookups stay
+    /// O(1) however long a soak runs.
+    by_stan: HashMap<(String, String, String), Vec<usize>>,
     next_rrn: u64,
     next_auth: u32,
 }
@@ -178,6 +181,7 @@ impl Journal {
         Journal {
             accounts: accounts.into_iter().map(|a| (a.pan.clone(), a)).collect(),
             entries: Vec::new(),
+            by_stan: HashMap::new(),
             next_rrn: 1,
             next_auth: 1,
         }
@@ -213,9 +217,30 @@ impl Journal {
 
     /// A live (approved, not reversed) entry of this terminal with this trace number.
     fn live_by_stan(&self, tid: &str, batch: &str, stan: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| {
-            e.tid == tid && e.batch == batch && e.stan == stan && e.state != EntryState::Reversed
-        })
+        self.stan_ids(tid, batch, stan)
+            .rev()
+            .map(|i| &self.entries[i])
+            .find(|e| e.state != EntryState::Reversed)
+    }
+
+    fn stan_ids(
+        &self,
+        tid: &str,
+        batch: &str,
+        stan: &str,
+    ) -> impl DoubleEndedIterator<Item = usize> + '_ {
+        self.by_stan
+            .get(&(tid.to_string(), batch.to_string(), stan.to_string()))
+            .into_iter()
+            .flat_map(|v| v.iter().copied())
+    }
+
+    fn push(&mut self, e: Entry) {
+        self.by_stan
+            .entry((e.tid.clone(), e.batch.clone(), e.stan.clone()))
+            .or_default()
+            .push(e.id);
+        self.entries.push(e);
     }
 
     fn find_original(&self, req: &Request, kinds: &[TxnKind]) -> Option<usize> {
@@ -411,7 +436,7 @@ impl Journal {
         };
         let balance = self.accounts.get(&req.pan).map(|a| a.balance - a.held);
         let id = self.entries.len();
-        self.entries.push(Entry {
+        self.push(Entry {
             id,
             tid: req.tid.clone(),
             batch: req.batch.clone(),
@@ -449,7 +474,7 @@ impl Journal {
     ) -> Outcome {
         let id = self.entries.len();
         let rrn = self.rrn(&req.time);
-        self.entries.push(Entry {
+        self.push(Entry {
             id,
             tid: req.tid.clone(),
             batch: req.batch.clone(),
@@ -483,12 +508,10 @@ impl Journal {
     /// `12` for a second reversal of the same transaction, `25` when there is nothing to reverse
     /// (both end the terminal's reversal, per the tables' 00/12/25 rule).
     pub fn reverse(&mut self, tid: &str, batch: &str, stan: &str, amount: u64) -> Outcome {
-        let found = self
-            .entries
-            .iter()
-            .rev()
-            .find(|e| e.tid == tid && e.batch == batch && e.stan == stan)
-            .map(|e| (e.id, e.state, e.amount));
+        let found = self.stan_ids(tid, batch, stan).next_back().map(|i| {
+            let e = &self.entries[i];
+            (e.id, e.state, e.amount)
+        });
         let Some((id, state, orig_amount)) = found else {
             return Outcome::decline(
                 "25",
