@@ -26,16 +26,19 @@ const GOOD_TRACK2: &str = "6225881234567890=25122011234567890";
 
 async fn host(behaviours: Behaviours) -> HostHandle {
     let fixtures = Fixtures::builtin().expect("fixtures");
-    let mut n = 0u8;
+    // xorshift64: deterministic keys for snapshots, distinct like real random ones.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let centre = Centre::new(
         Profile::default(),
         fixtures,
         behaviours,
         Box::new(|| ("1123".to_string(), "103000".to_string())),
         Box::new(move |b: &mut [u8]| {
-            for x in b.iter_mut() {
-                n = n.wrapping_mul(31).wrapping_add(17);
-                *x = n;
+            for v in b.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = (x >> 24) as u8;
             }
         }),
     )
@@ -574,5 +577,50 @@ async fn a_hundred_terminals_at_once() {
         }
     }
     assert_eq!(ok, 100);
+    h.shutdown().await;
+}
+
+/// The whole recorded conversation, with timestamps zeroed: clock and key randomness are
+/// injected, so everything else is deterministic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcript_snapshot() {
+    let h = host(Behaviours::default()).await;
+    let mut t = T::new(&h);
+    t.sign_in().await;
+    let p = t.financial(
+        "0200",
+        "000000",
+        "22",
+        1_234,
+        GOOD_PAN,
+        GOOD_TRACK2,
+        Some("123456"),
+    );
+    t.send(p).await.unwrap();
+    let wrong = t.financial(
+        "0200",
+        "000000",
+        "22",
+        100,
+        GOOD_PAN,
+        GOOD_TRACK2,
+        Some("000000"),
+    );
+    t.send(wrong).await.unwrap();
+    drop(t);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let records: Vec<serde_json::Value> = h
+        .transcript
+        .records()
+        .into_iter()
+        .map(|mut r| {
+            r.ts_us = 0;
+            if r.kind == RecordKind::Connect {
+                r.note = Some("connection from <client>".into());
+            }
+            serde_json::to_value(r).unwrap()
+        })
+        .collect();
+    insta::assert_json_snapshot!("host_transcript", records);
     h.shutdown().await;
 }
