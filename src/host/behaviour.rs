@@ -16,9 +16,9 @@ pub enum Action {
     /// Hold the answer this long.
     #[serde(rename = "delay_ms")]
     Delay { ms: u64 },
-    /// Never answer.
+    /// Process the request but never answer (the answer is "lost": the terminal must reverse).
     NoReply,
-    /// Close the connection instead of answering.
+    /// Close the connection instead of answering; the request is not processed.
     Close,
     /// Answer with a MAC that does not verify.
     BadMac,

@@ -174,11 +174,13 @@ impl Centre {
         let mut request_nibble: Option<ProcessingRequest> = None;
         let mut bad_mac = false;
         let mut garble: Vec<u8> = Vec::new();
+        let mut no_reply = false;
         for a in actions.drain(..) {
             match a {
                 Action::Respond { code } => forced_code = Some(code),
                 Action::Delay { ms } => out.delay_ms += ms,
-                Action::NoReply => return out,
+                // Processed, but the answer is lost: the case a terminal must reverse.
+                Action::NoReply => no_reply = true,
                 Action::Close => {
                     out.close = true;
                     return out;
@@ -283,6 +285,11 @@ impl Centre {
             bad_mac,
             &garble,
         );
+        if no_reply {
+            out.events
+                .push(json!({"event": "reply_withheld", "tid": tid, "stan": text(req, 11)}));
+            out.reply = None;
+        }
         out
     }
 

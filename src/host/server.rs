@@ -188,15 +188,17 @@ async fn serve_connection(
                     }
                     if let Some(reply) = handled.reply {
                         let Ok(out) = wrap_tcp(&reply) else { continue };
+                        // Recorded before it is sent, so the transcript never lags the wire;
+                        // a failed write is recorded right after.
+                        transcript.write(Record::frame(conn, Direction::Out, &out, &codec));
                         if let Err(e) = stream.write_all(&out).await {
                             transcript.write(Record::event(
                                 conn,
                                 RecordKind::Disconnect,
-                                format!("write failed: {e}"),
+                                format!("write of the frame above failed: {e}"),
                             ));
                             return;
                         }
-                        transcript.write(Record::frame(conn, Direction::Out, &out, &codec));
                     }
                 }
             }

@@ -2,3 +2,4 @@
 //! centre.
 
 pub mod link;
+pub mod sim;

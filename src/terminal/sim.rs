@@ -1,0 +1,626 @@
+//! The reference terminal: a conformant CUP direct-connect POS in software, the device under
+//! test every suite runs against when no rig is given, and the proof that host and checks agree
+//! with a conformant terminal. Fault switches make it misbehave on purpose so tests can prove a
+//! check fires.
+//!
+//! Implemented per seed 001 and the digests: trace 000001-999999 with wrap (reversals reuse the
+//! original's), batch from sign-in, PIN block and MAC on every message that needs one, response
+//! MAC check on approvals, a reversal record saved before every reversible request and sent
+//! before the next online transaction with reason 98/A0/06 and a retry limit, settlement totals,
+//! batch upload in lists of 8 with the 202/207 end message, sign-off, echo.
+
+use std::time::Duration;
+
+use super::link::{HostLink, LinkError};
+use crate::crypto::pin_block::encrypt_pin_block;
+use crate::crypto::{check_value, decode_field62, DesKey, KeyLayout, MacAlgorithm, WorkingKeys};
+use crate::iso8583::frame::{decode_frame, Framing};
+use crate::iso8583::txn::TxnKind;
+use crate::iso8583::{Codec, Frame, Header, Message, Mti, Tpdu, Value};
+
+/// A card as the terminal reads it (swipe + keyed PIN).
+#[derive(Debug, Clone)]
+pub struct CardInput {
+    pub pan: String,
+    pub track2: String,
+    pub expiry: String,
+    /// The PIN the cardholder types; `None` for no-PIN transactions.
+    pub pin: Option<String>,
+}
+
+/// Deliberate misbehaviour, one switch per conformance rule a check must catch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Send a wrong MAC on financial requests.
+    pub wrong_mac: bool,
+    /// Skip a trace number between messages.
+    pub skip_trace: bool,
+    /// Never send the pending reversal.
+    pub no_reversal: bool,
+    /// Keep using the old batch after settlement.
+    pub stale_batch: bool,
+    /// Report settlement totals off by one fen.
+    pub wrong_totals: bool,
+    /// Accept responses without checking their MAC.
+    pub ignore_response_mac: bool,
+}
+
+/// Terminal configuration (parameters the centre would download).
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub tid: String,
+    pub mid: String,
+    pub tpdu: Tpdu,
+    pub header: Header,
+    pub kek: DesKey,
+    pub layout: KeyLayout,
+    pub operator: String,
+    /// Response timeout.
+    pub timeout: Duration,
+    /// Reversal attempts before giving up (消息重发次数).
+    pub retries: u32,
+    pub faults: Faults,
+}
+
+impl SimConfig {
+    /// The default terminal of `fixtures/terminals.yaml`.
+    pub fn default_terminal(kek: DesKey) -> SimConfig {
+        SimConfig {
+            tid: "12345678".into(),
+            mid: "898110048120001".into(),
+            tpdu: Tpdu([0x60, 0x00, 0x03, 0x00, 0x00]),
+            header: Header([0x60, 0x31, 0x00, 0x31, 0x00, 0x00]),
+            kek,
+            layout: KeyLayout::DoubleTdk004,
+            operator: "01".into(),
+            timeout: Duration::from_secs(5),
+            retries: 3,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// One approved transaction in the terminal's batch log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub kind: TxnKind,
+    pub stan: String,
+    pub pan: String,
+    pub amount: u64,
+    pub rrn: String,
+    pub auth_code: Option<String>,
+    pub date: String,
+    pub voided: bool,
+}
+
+/// A reversal waiting to be sent.
+#[derive(Debug, Clone)]
+pub struct PendingReversal {
+    pub message: Message,
+    pub reason: &'static str,
+    pub attempts: u32,
+}
+
+/// What an operator action ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Field 39 of the answer, if one came.
+    pub code: Option<String>,
+    /// What the terminal shows.
+    pub display: String,
+}
+
+impl Outcome {
+    pub fn approved(&self) -> bool {
+        self.code.as_deref() == Some("00")
+    }
+}
+
+/// Why an action could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("not signed in: POS sign-in (0800) is required first")]
+    NotSignedIn,
+    #[error("no transaction with voucher {0} in this batch")]
+    NoOriginal(String),
+    #[error("sign-in failed: {0}")]
+    SignIn(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// The simulated terminal.
+pub struct SimTerminal<L: HostLink> {
+    pub config: SimConfig,
+    link: L,
+    codec: Codec<'static>,
+    trace: u32,
+    pub batch: String,
+    keys: Option<WorkingKeys>,
+    pub signed_in: bool,
+    /// The centre or a response asked for a new sign-in.
+    pub must_sign_in: bool,
+    pub reversal: Option<PendingReversal>,
+    pub log: Vec<LogEntry>,
+    /// Host date MMDD and time from the last sign-in / approval.
+    pub clock: (String, String),
+    pub display: String,
+    /// Reversals given up after the retry limit (for the fault slip).
+    pub failed_reversals: Vec<Message>,
+}
+
+fn ok_codes(code: &str) -> bool {
+    matches!(code, "00" | "12" | "25")
+}
+
+impl<L: HostLink> SimTerminal<L> {
+    pub fn new(config: SimConfig, link: L) -> SimTerminal<L> {
+        SimTerminal {
+            config,
+            link,
+            codec: crate::iso8583::cup_codec(),
+            trace: 0,
+            batch: "000001".into(),
+            keys: None,
+            signed_in: false,
+            must_sign_in: false,
+            reversal: None,
+            log: Vec::new(),
+            clock: ("0101".into(), "000000".into()),
+            display: String::new(),
+            failed_reversals: Vec::new(),
+        }
+    }
+
+    /// The next trace number: 000001..999999, then 000001 again.
+    pub fn next_trace(&mut self) -> String {
+        let step = if self.config.faults.skip_trace { 2 } else { 1 };
+        self.trace = (self.trace + step - 1) % 999_999 + 1;
+        format!("{:06}", self.trace)
+    }
+
+    /// Set the trace counter (a settable parameter, seed 6.1.3.3); the next message uses n+1.
+    pub fn set_trace(&mut self, n: u32) {
+        self.trace = n % 999_999;
+    }
+
+    fn frame(&self, msg: Message) -> Result<Vec<u8>, SimError> {
+        Frame {
+            tpdu: Some(self.config.tpdu),
+            header: Some(self.config.header),
+            message: msg,
+        }
+        .payload(&self.codec)
+        .map_err(|e| SimError::Internal(e.to_string()))
+    }
+
+    /// Fill field 64 with this terminal's MAC (or a wrong one under the fault switch).
+    fn mac(&self, msg: &mut Message) -> Result<(), SimError> {
+        let keys = self.keys.as_ref().ok_or(SimError::NotSignedIn)?;
+        msg.set(64, Value::Binary(vec![0; 8]));
+        let body = self
+            .codec
+            .pack(msg)
+            .map_err(|e| SimError::Internal(e.to_string()))?;
+        let mut mac = MacAlgorithm::CupEcb
+            .compute(&keys.mak, &body[..body.len() - 8])
+            .map_err(|e| SimError::Internal(e.to_string()))?;
+        if self.config.faults.wrong_mac {
+            mac[7] ^= 0x01;
+        }
+        msg.set(64, Value::Binary(mac.to_vec()));
+        Ok(())
+    }
+
+    /// Send and decode; `Ok(None)` on timeout or a dropped link.
+    async fn exchange(&mut self, msg: Message) -> Result<Option<(Message, bool)>, SimError> {
+        let payload = self.frame(msg)?;
+        match self.link.exchange(&payload, self.config.timeout).await {
+            Ok(reply) => {
+                let d = decode_frame(&self.codec, &reply, Framing::Bare)
+                    .map_err(|e| SimError::Internal(format!("response does not decode: {e}")))?;
+                if d.header.is_some_and(|h| {
+                    h.processing_request() == crate::iso8583::ProcessingRequest::SignInAgain
+                }) {
+                    self.must_sign_in = true;
+                }
+                let mac_ok = match (d.message.bytes(64), d.mab(&reply), &self.keys) {
+                    (Some(found), Some(mab), Some(keys)) => MacAlgorithm::CupEcb
+                        .compute(&keys.mak, mab)
+                        .is_ok_and(|m| m.as_slice() == found),
+                    (None, _, _) => true,
+                    _ => false,
+                };
+                Ok(Some((
+                    d.message,
+                    mac_ok || self.config.faults.ignore_response_mac,
+                )))
+            }
+            Err(LinkError::Timeout(_) | LinkError::Closed(_)) => Ok(None),
+            Err(e) => Err(SimError::Internal(e.to_string())),
+        }
+    }
+
+    /// POS sign-in (0800/0810): working keys, batch and clock from the centre.
+    pub async fn sign_in(&mut self) -> Result<Outcome, SimError> {
+        let stan = self.next_trace();
+        let msg = Message::new(Mti::parse("0800").map_err(|e| SimError::Internal(e.reason))?)
+            .with(11, stan)
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(60, format!("00{}{}", self.batch, self.config.layout.code()))
+            .with(63, format!("{:<3}", self.config.operator));
+        let Some((resp, _)) = self.exchange(msg).await? else {
+            self.display = "签到失败:通讯超时".into();
+            return Ok(Outcome {
+                code: None,
+                display: self.display.clone(),
+            });
+        };
+        let code = resp.text(39).unwrap_or("").to_string();
+        if code != "00" {
+            self.display = format!("签到失败 {code}");
+            return Ok(Outcome {
+                code: Some(code),
+                display: self.display.clone(),
+            });
+        }
+        let f62 = resp
+            .bytes(62)
+            .ok_or_else(|| SimError::SignIn("0810 without field 62".into()))?;
+        let keys = decode_field62(&self.config.kek, f62, self.config.layout)
+            .map_err(|e| SimError::SignIn(e.to_string()))?;
+        if let Some(b) = resp.text(60).and_then(|f| f.get(2..8)) {
+            if !self.config.faults.stale_batch || self.batch == "000001" {
+                self.batch = b.to_string();
+            }
+        }
+        self.clock = (
+            resp.text(13).unwrap_or("0101").to_string(),
+            resp.text(12).unwrap_or("000000").to_string(),
+        );
+        self.display = format!("签到成功 MAK {}", hex::encode_upper(check_value(&keys.mak)));
+        self.keys = Some(keys);
+        self.signed_in = true;
+        self.must_sign_in = false;
+        Ok(Outcome {
+            code: Some(code),
+            display: self.display.clone(),
+        })
+    }
+
+    /// Send the pending reversal, up to the retry limit (seed 6.1.3.3).
+    pub async fn flush_reversal(&mut self) -> Result<(), SimError> {
+        if self.config.faults.no_reversal {
+            return Ok(());
+        }
+        while let Some(mut pending) = self.reversal.take() {
+            pending.attempts += 1;
+            let mut msg = pending.message.clone();
+            msg.set(39, pending.reason);
+            self.mac(&mut msg)?;
+            match self.exchange(msg).await? {
+                Some((resp, _)) if resp.text(39).is_some_and(ok_codes) => return Ok(()),
+                _ if pending.attempts >= self.config.retries => {
+                    self.display = "冲正不成功,请人工处理".into();
+                    self.failed_reversals.push(pending.message);
+                    return Ok(());
+                }
+                _ => self.reversal = Some(pending),
+            }
+        }
+        Ok(())
+    }
+
+    fn financial(
+        &mut self,
+        mti: &str,
+        proc: &str,
+        type601: &str,
+        amount: Option<u64>,
+        card: &CardInput,
+    ) -> Result<Message, SimError> {
+        let keys = self.keys.clone().ok_or(SimError::NotSignedIn)?;
+        let stan = self.next_trace();
+        let mut m = Message::new(Mti::parse(mti).map_err(|e| SimError::Internal(e.reason))?)
+            .with(3, proc)
+            .with(11, stan)
+            .with(14, card.expiry.as_str())
+            .with(22, if card.pin.is_some() { "021" } else { "022" })
+            .with(25, "00")
+            .with(35, card.track2.as_str())
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(49, "156")
+            .with(60, format!("{type601}{}", self.batch));
+        if let Some(a) = amount {
+            m.set(4, format!("{a:012}"));
+        }
+        if let Some(pin) = &card.pin {
+            let block = encrypt_pin_block(&keys.pik, pin, Some(&card.pan))
+                .map_err(|e| SimError::Internal(e.to_string()))?;
+            m.set(26, "12");
+            m.set(52, Value::Binary(block.to_vec()));
+            m.set(53, "2600000000000000");
+        }
+        Ok(m)
+    }
+
+    /// The 0400 a reversible request turns into (digest §8): same trace and amounts, no PIN or
+    /// track data.
+    fn reversal_of(req: &Message) -> Message {
+        let mut r = req.clone();
+        r.mti = Mti::parse("0400").unwrap_or(r.mti);
+        for n in [26u8, 35, 36, 37, 52, 53, 64] {
+            r.remove(n);
+        }
+        r
+    }
+
+    /// Run one online transaction: pending reversal first, reversal record saved before
+    /// sending, response MAC checked on approvals.
+    async fn online(
+        &mut self,
+        kind: TxnKind,
+        mut req: Message,
+        card: &CardInput,
+    ) -> Result<Outcome, SimError> {
+        if !self.signed_in || self.must_sign_in {
+            return Err(SimError::NotSignedIn);
+        }
+        self.flush_reversal().await?;
+        self.mac(&mut req)?;
+        let reversible = kind.is_reversible();
+        if reversible {
+            self.reversal = Some(PendingReversal {
+                message: Self::reversal_of(&req),
+                reason: "98",
+                attempts: 0,
+            });
+        }
+        let stan = req.text(11).unwrap_or("").to_string();
+        let amount = req.text(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let Some((resp, mac_ok)) = self.exchange(req).await? else {
+            self.display = "交易超时,请重试".into();
+            return Ok(Outcome {
+                code: None,
+                display: self.display.clone(),
+            });
+        };
+        let code = resp.text(39).unwrap_or("").to_string();
+        if code == "00" && !mac_ok {
+            // Approved but the answer cannot be trusted: reverse with A0 and sign in again.
+            if let Some(r) = self.reversal.as_mut() {
+                r.reason = "A0";
+            }
+            self.must_sign_in = true;
+            self.display = "MAC校验错,请重新签到".into();
+            return Ok(Outcome {
+                code: Some("A0".into()),
+                display: self.display.clone(),
+            });
+        }
+        if reversible {
+            self.reversal = None;
+        }
+        if matches!(code.as_str(), "99" | "A0" | "77") {
+            self.must_sign_in = true;
+        }
+        if let Some(t) = resp.text(12) {
+            self.clock.1 = t.to_string();
+        }
+        if let Some(d) = resp.text(13) {
+            self.clock.0 = d.to_string();
+        }
+        if code == "00" {
+            self.log.push(LogEntry {
+                kind,
+                stan,
+                pan: card.pan.clone(),
+                amount,
+                rrn: resp.text(37).unwrap_or("").to_string(),
+                auth_code: resp.text(38).map(str::to_string),
+                date: self.clock.0.clone(),
+                voided: false,
+            });
+            self.display = "交易成功".into();
+        } else {
+            self.display = format!("交易失败 {code}");
+        }
+        Ok(Outcome {
+            code: Some(code),
+            display: self.display.clone(),
+        })
+    }
+
+    pub async fn purchase(&mut self, card: &CardInput, amount: u64) -> Result<Outcome, SimError> {
+        let req = self.financial("0200", "000000", "22", Some(amount), card)?;
+        self.online(TxnKind::Purchase, req, card).await
+    }
+
+    pub async fn balance(&mut self, card: &CardInput) -> Result<Outcome, SimError> {
+        let req = self.financial("0200", "310000", "01", None, card)?;
+        self.online(TxnKind::BalanceInquiry, req, card).await
+    }
+
+    /// Void a purchase of this batch by its voucher number.
+    pub async fn void(&mut self, card: &CardInput, voucher: &str) -> Result<Outcome, SimError> {
+        let orig = self
+            .log
+            .iter()
+            .find(|e| e.stan == voucher && e.kind == TxnKind::Purchase && !e.voided)
+            .cloned()
+            .ok_or_else(|| SimError::NoOriginal(voucher.to_string()))?;
+        let mut req = self.financial("0200", "200000", "23", Some(orig.amount), card)?;
+        req.set(37, orig.rrn.as_str());
+        if let Some(a) = &orig.auth_code {
+            req.set(38, a.as_str());
+        }
+        req.set(61, format!("{}{}", self.batch, orig.stan));
+        let out = self.online(TxnKind::PurchaseVoid, req, card).await?;
+        if out.approved() {
+            if let Some(e) = self
+                .log
+                .iter_mut()
+                .find(|e| e.stan == voucher && e.kind == TxnKind::Purchase)
+            {
+                e.voided = true;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refund (0220) against an original's RRN and date.
+    pub async fn refund(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        orig_rrn: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, SimError> {
+        let mut req = self.financial("0220", "200000", "25", Some(amount), card)?;
+        req.set(37, orig_rrn);
+        req.set(61, format!("000000000000{orig_date}"));
+        req.set(63, "CUP");
+        self.online(TxnKind::Refund, req, card).await
+    }
+
+    /// Settlement totals of the log: (debit amount, count, credit amount, count).
+    pub fn totals(&self) -> (u64, u32, u64, u32) {
+        let mut t = (0u64, 0u32, 0u64, 0u32);
+        for e in &self.log {
+            match e.kind {
+                TxnKind::Purchase
+                | TxnKind::CompletionRequest
+                | TxnKind::OfflineSettlement
+                | TxnKind::Adjust
+                | TxnKind::AdjustTip => {
+                    t.0 += e.amount;
+                    t.1 += 1;
+                }
+                TxnKind::Refund | TxnKind::PurchaseVoid | TxnKind::CompletionVoid => {
+                    t.2 += e.amount;
+                    t.3 += 1;
+                }
+                _ => {}
+            }
+        }
+        if self.config.faults.wrong_totals {
+            t.0 += 1;
+        }
+        t
+    }
+
+    /// Batch settlement (0500), with batch upload (0320) when the centre does not balance.
+    /// Returns the 0510 result flags (RMB, foreign).
+    pub async fn settle(&mut self) -> Result<(char, char), SimError> {
+        if !self.signed_in {
+            return Err(SimError::NotSignedIn);
+        }
+        self.flush_reversal().await?;
+        let (da, dc, ca, cc) = self.totals();
+        let f48 = format!("{da:012}{dc:03}{ca:012}{cc:03}0{}", "0".repeat(31));
+        let stan = self.next_trace();
+        let msg = Message::new(Mti::parse("0500").map_err(|e| SimError::Internal(e.reason))?)
+            .with(11, stan)
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(48, f48)
+            .with(49, "156")
+            .with(60, format!("00{}201", self.batch))
+            .with(63, format!("{:<3}", self.config.operator));
+        let Some((resp, _)) = self.exchange(msg).await? else {
+            self.display = "结算超时".into();
+            return Err(SimError::Internal("no 0510".into()));
+        };
+        let r48 = resp.text(48).unwrap_or("");
+        let flags = (
+            r48.chars().nth(30).unwrap_or('3'),
+            r48.chars().nth(61).unwrap_or('3'),
+        );
+        if flags != ('1', '1') {
+            self.batch_upload().await?;
+        }
+        self.display = if flags == ('1', '1') {
+            "对帐平".into()
+        } else {
+            "对帐不平,已批上送".into()
+        };
+        self.log.clear();
+        if !self.config.faults.stale_batch {
+            let n: u32 = self.batch.parse().unwrap_or(0);
+            self.batch = format!("{:06}", if n >= 999_999 { 1 } else { n + 1 });
+        }
+        Ok(flags)
+    }
+
+    /// Upload the batch's approved online transactions, 8 per 0320, then the end message.
+    async fn batch_upload(&mut self) -> Result<(), SimError> {
+        let items: Vec<LogEntry> = self
+            .log
+            .iter()
+            .filter(|e| e.kind == TxnKind::Purchase)
+            .cloned()
+            .collect();
+        for chunk in items.chunks(8) {
+            let mut f48 = format!("{:02}", chunk.len());
+            for e in chunk {
+                f48.push_str(&format!("00{}{:0>20}{:012}", e.stan, e.pan, e.amount));
+            }
+            let stan = self.next_trace();
+            let msg = Message::new(Mti::parse("0320").map_err(|e| SimError::Internal(e.reason))?)
+                .with(11, stan)
+                .with(41, self.config.tid.as_str())
+                .with(42, self.config.mid.as_str())
+                .with(48, f48)
+                .with(60, format!("00{}201", self.batch));
+            self.exchange(msg).await?;
+        }
+        let stan = self.next_trace();
+        let end = Message::new(Mti::parse("0320").map_err(|e| SimError::Internal(e.reason))?)
+            .with(11, stan)
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(48, format!("{:04}", items.len()))
+            .with(60, format!("00{}202", self.batch));
+        self.exchange(end).await?;
+        Ok(())
+    }
+
+    /// Sign-off (0820, 60.3 = 002).
+    pub async fn sign_off(&mut self) -> Result<Outcome, SimError> {
+        let stan = self.next_trace();
+        let msg = Message::new(Mti::parse("0820").map_err(|e| SimError::Internal(e.reason))?)
+            .with(11, stan)
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(60, format!("00{}002", self.batch));
+        let out = self.exchange(msg).await?;
+        self.signed_in = false;
+        self.keys = None;
+        self.display = "已签退".into();
+        Ok(Outcome {
+            code: out.and_then(|(m, _)| m.text(39).map(str::to_string)),
+            display: self.display.clone(),
+        })
+    }
+
+    /// Echo test (0820, 60.3 = 301); consumes no trace number.
+    pub async fn echo(&mut self) -> Result<Outcome, SimError> {
+        let msg = Message::new(Mti::parse("0820").map_err(|e| SimError::Internal(e.reason))?)
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(60, format!("00{}301", self.batch));
+        let out = self.exchange(msg).await?;
+        let code = out.and_then(|(m, _)| m.text(39).map(str::to_string));
+        self.display = if code.as_deref() == Some("00") {
+            "回响测试成功".into()
+        } else {
+            "回响测试失败".into()
+        };
+        Ok(Outcome {
+            code,
+            display: self.display.clone(),
+        })
+    }
+}

@@ -1,0 +1,269 @@
+//! The reference terminal against the embedded centre over real loopback TCP: a conformant day,
+//! a lost answer reversed with 98, a bad response MAC reversed with A0 after a new sign-in, an
+//! unbalanced settlement resolved by batch upload, and trace wrap.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use posconf::crypto::DesKey;
+use posconf::fixtures::Fixtures;
+use posconf::host::behaviour::{Action, Behaviour, Behaviours, Matcher};
+use posconf::host::centre::Centre;
+use posconf::host::server::{start, HostHandle, Limits};
+use posconf::profile::Profile;
+use posconf::terminal::link::TcpLink;
+use posconf::terminal::sim::{CardInput, Faults, SimConfig, SimTerminal};
+use posconf::transcript::{RecordKind, TranscriptWriter};
+
+const GOOD_PAN: &str = "6225881234567890";
+
+async fn host(behaviours: Behaviours) -> HostHandle {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let centre = Centre::new(
+        Profile::default(),
+        Fixtures::builtin().expect("fixtures"),
+        behaviours,
+        Box::new(|| ("1123".to_string(), "120000".to_string())),
+        Box::new(move |b: &mut [u8]| {
+            for v in b.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = (x >> 32) as u8;
+            }
+        }),
+    )
+    .expect("centre");
+    start(
+        "127.0.0.1:0".parse().unwrap(),
+        centre,
+        Arc::new(TranscriptWriter::in_memory()),
+        Limits {
+            max_frame: 4096,
+            idle: Duration::from_secs(10),
+        },
+    )
+    .await
+    .expect("host")
+}
+
+fn sim(h: &HostHandle, faults: Faults) -> SimTerminal<TcpLink> {
+    let mut cfg =
+        SimConfig::default_terminal(DesKey::from_hex("11111111111111112222222222222222").unwrap());
+    cfg.timeout = Duration::from_millis(400);
+    cfg.faults = faults;
+    SimTerminal::new(cfg, TcpLink::new(h.addr, false))
+}
+
+fn good_card() -> CardInput {
+    CardInput {
+        pan: GOOD_PAN.into(),
+        track2: "6225881234567890=25122011234567890".into(),
+        expiry: "2512".into(),
+        pin: Some("123456".into()),
+    }
+}
+
+fn balance(h: &HostHandle) -> i64 {
+    h.centre
+        .lock()
+        .unwrap()
+        .journal
+        .account(GOOD_PAN)
+        .unwrap()
+        .balance
+}
+
+/// MTI and field 39 of every request the centre received, in order.
+fn requests(h: &HostHandle) -> Vec<(String, Option<String>)> {
+    h.transcript
+        .records()
+        .iter()
+        .filter(|r| r.kind == RecordKind::Frame && r.dir == posconf::transcript::Direction::In)
+        .filter_map(|r| r.decoded.as_ref())
+        .map(|d| {
+            (
+                d["mti"].as_str().unwrap_or("").to_string(),
+                d["fields"]["39"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conformant_day() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    assert!(t.sign_in().await.unwrap().approved());
+    assert!(t.echo().await.unwrap().approved());
+    let card = good_card();
+    assert!(t.purchase(&card, 12_345).await.unwrap().approved());
+    assert!(t.purchase(&card, 655).await.unwrap().approved());
+    assert_eq!(balance(&h), 1_000_000 - 13_000);
+    assert!(t.balance(&card).await.unwrap().approved());
+    let voucher = t.log[1].stan.clone();
+    assert!(t.void(&card, &voucher).await.unwrap().approved());
+    let (rrn, date) = (t.log[0].rrn.clone(), t.log[0].date.clone());
+    assert!(t.refund(&card, 345, &rrn, &date).await.unwrap().approved());
+    assert_eq!(balance(&h), 1_000_000 - 12_000);
+    assert_eq!(
+        t.settle().await.unwrap(),
+        ('1', '1'),
+        "terminal and centre agree"
+    );
+    assert_eq!(t.batch, "000002");
+    // The next batch is accepted by the centre without a new sign-in.
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert!(t.sign_off().await.unwrap().approved());
+    // Trace numbers: +1 per message, echo consumes none.
+    let traces: Vec<String> = h
+        .transcript
+        .records()
+        .iter()
+        .filter(|r| r.kind == RecordKind::Frame && r.dir == posconf::transcript::Direction::In)
+        .filter_map(|r| {
+            r.decoded.as_ref()?["fields"]["11"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    let expected: Vec<String> = (1..=traces.len()).map(|n| format!("{n:06}")).collect();
+    assert_eq!(traces, expected);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_reversed_with_98_before_the_next_transaction() {
+    let mut b = Behaviours::default();
+    b.push(
+        Behaviour::new(
+            Matcher {
+                txn: Some("purchase".into()),
+                ..Default::default()
+            },
+            vec![Action::NoReply],
+        )
+        .times(1),
+    );
+    let h = host(b).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    let out = t.purchase(&card, 5_000).await.unwrap();
+    assert_eq!(out.code, None, "timed out");
+    assert!(t.reversal.as_ref().is_some_and(|r| r.reason == "98"));
+    assert_eq!(
+        balance(&h),
+        995_000,
+        "the centre booked it; only the answer was lost"
+    );
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert!(t.reversal.is_none());
+    assert_eq!(balance(&h), 1_000_000 - 100, "reversed exactly once");
+    let reqs = requests(&h);
+    let pos = reqs
+        .iter()
+        .position(|(m, _)| m == "0400")
+        .expect("a reversal was sent");
+    assert_eq!(reqs[pos].1.as_deref(), Some("98"));
+    assert_eq!(
+        reqs[pos + 1].0,
+        "0200",
+        "before the next online transaction"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_response_mac_means_reversal_a0_and_a_new_sign_in() {
+    let mut b = Behaviours::default();
+    b.push(
+        Behaviour::new(
+            Matcher {
+                txn: Some("purchase".into()),
+                ..Default::default()
+            },
+            vec![Action::BadMac],
+        )
+        .times(1),
+    );
+    let h = host(b).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    let out = t.purchase(&card, 7_000).await.unwrap();
+    assert_eq!(out.code.as_deref(), Some("A0"));
+    assert!(t.must_sign_in);
+    assert!(
+        t.purchase(&card, 100).await.is_err(),
+        "no transaction before signing in again"
+    );
+    t.sign_in().await.unwrap();
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert_eq!(balance(&h), 1_000_000 - 100);
+    assert!(requests(&h).contains(&("0400".to_string(), Some("A0".to_string()))));
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbalanced_settlement_is_resolved_by_batch_upload() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(
+        &h,
+        Faults {
+            wrong_totals: true,
+            ..Faults::default()
+        },
+    );
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    for amount in [100, 200, 300, 400, 500, 600, 700, 800, 900] {
+        assert!(t.purchase(&card, amount).await.unwrap().approved());
+    }
+    assert_eq!(t.settle().await.unwrap(), ('2', '1'));
+    let reqs = requests(&h);
+    assert_eq!(
+        reqs.iter().filter(|(m, _)| m == "0320").count(),
+        3,
+        "two lists (8 + 1) and the end"
+    );
+    let (uploaded, batch) = {
+        let centre = h.centre.lock().unwrap();
+        let uploaded = centre
+            .journal
+            .entries()
+            .iter()
+            .filter(|e| e.uploaded)
+            .count();
+        (uploaded, centre.session("12345678").unwrap().batch.clone())
+    };
+    assert_eq!(uploaded, 9);
+    assert_eq!(batch, "000002", "batch closed after the upload end");
+    assert!(
+        t.purchase(&card, 100).await.unwrap().approved(),
+        "terminal and centre moved on together"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_wraps_from_999999_to_000001() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.set_trace(999_998);
+    assert_eq!(t.next_trace(), "999999");
+    assert_eq!(t.next_trace(), "000001");
+    let mut skip = sim(
+        &h,
+        Faults {
+            skip_trace: true,
+            ..Faults::default()
+        },
+    );
+    assert_eq!(
+        skip.next_trace(),
+        "000002",
+        "the fault switch skips a number"
+    );
+    h.shutdown().await;
+}
