@@ -267,3 +267,91 @@ async fn trace_wraps_from_999999_to_000001() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_trait_rules_supervisor_storage_pre_auth_and_test_state() {
+    use posconf::terminal::{Terminal, TerminalError};
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.config.max_transactions = 3;
+    Terminal::power_on(&mut t).await.unwrap();
+    assert!(
+        Terminal::operator_sign_in(&mut t, "01", "9999")
+            .await
+            .is_err(),
+        "wrong operator password"
+    );
+    Terminal::operator_sign_in(&mut t, "01", "0000")
+        .await
+        .unwrap();
+    assert!(matches!(
+        Terminal::purchase(&mut t, &good_card(), 100).await,
+        Err(TerminalError::NotSignedIn)
+    ));
+    Terminal::pos_sign_in(&mut t).await.unwrap();
+    let card = good_card();
+    assert!(Terminal::purchase(&mut t, &card, 1_000)
+        .await
+        .unwrap()
+        .approved());
+    let voucher = t.log[0].stan.clone();
+    // Void needs the supervisor's password (seed 6.2).
+    assert!(matches!(
+        Terminal::void(&mut t, &card, &voucher, "0000").await,
+        Err(TerminalError::Refused(_))
+    ));
+    assert!(Terminal::void(&mut t, &card, &voucher, "123456")
+        .await
+        .unwrap()
+        .approved());
+    // Pre-auth holds funds; completion uses its auth code and date; completion void undoes it.
+    let pa = Terminal::pre_auth(&mut t, &card, 5_000).await.unwrap();
+    assert!(pa.approved());
+    let auth = t.log.last().unwrap().auth_code.clone().unwrap();
+    let date = t.log.last().unwrap().date.clone();
+    assert_eq!(
+        h.centre
+            .lock()
+            .unwrap()
+            .journal
+            .account(GOOD_PAN)
+            .unwrap()
+            .held,
+        5_000
+    );
+    // The log is full at 3 entries: "存储满,请先结算".
+    let full = Terminal::completion(&mut t, &card, 5_000, &auth, &date).await;
+    assert!(
+        matches!(full, Err(TerminalError::Refused(ref m)) if m.contains("存储满")),
+        "{full:?}"
+    );
+    assert_eq!(t.read_display(), "存储满,请先结算");
+    // Test state cannot change with transactions in the batch.
+    assert!(Terminal::set_test_mode(&mut t, true).is_err());
+    assert_eq!(Terminal::settle(&mut t).await.unwrap(), ('1', '1'));
+    Terminal::set_test_mode(&mut t, true).unwrap();
+    assert!(
+        Terminal::completion(&mut t, &card, 5_000, &auth, &date)
+            .await
+            .unwrap()
+            .approved(),
+        "pre-auths survive settlement"
+    );
+    let comp_voucher = t.log.last().unwrap().stan.clone();
+    assert!(
+        Terminal::completion_void(&mut t, &card, &comp_voucher, "123456")
+            .await
+            .unwrap()
+            .approved()
+    );
+    // The last requests carried the test-state nibble in header byte 2.
+    let last_in = h
+        .transcript
+        .records()
+        .into_iter()
+        .rev()
+        .find(|r| r.kind == RecordKind::Frame && r.dir == posconf::transcript::Direction::In)
+        .unwrap();
+    assert_eq!(last_in.decoded.unwrap()["header"], "603110310000");
+    h.shutdown().await;
+}

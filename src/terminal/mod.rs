@@ -1,5 +1,90 @@
 //! Terminal drivers: how posconf reaches the device under test and how a terminal reaches the
 //! centre.
+//!
+//! - [`Terminal`]: the operator-level actions a suite step can ask of any terminal; the built-in
+//!   reference terminal ([`sim`]) implements them in software; serial-automation and manual
+//!   (operator-prompt) drivers implement the same trait.
+//! - [`link`]: `HostLink`, a terminal's connection to the centre.
 
 pub mod link;
 pub mod sim;
+
+pub use sim::{CardInput, Outcome};
+
+/// Why a terminal action could not be carried out (as opposed to being declined by the host,
+/// which is an [`Outcome`] with a response code).
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error("not signed in: POS sign-in (0800) is required first")]
+    NotSignedIn,
+    #[error("no operator signed in")]
+    NoOperator,
+    #[error("refused by the terminal: {0}")]
+    Refused(String),
+    #[error("no transaction with voucher {0} in this batch")]
+    NoOriginal(String),
+    #[error("sign-in failed: {0}")]
+    SignIn(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Operator-level actions (seed 001 chapters 6-7). Amounts are in fen.
+#[allow(async_fn_in_trait)]
+pub trait Terminal {
+    /// Power on and self-test; the terminal then needs an operator and a POS sign-in.
+    async fn power_on(&mut self) -> Result<Outcome, TerminalError>;
+    async fn operator_sign_in(
+        &mut self,
+        code: &str,
+        password: &str,
+    ) -> Result<Outcome, TerminalError>;
+    async fn pos_sign_in(&mut self) -> Result<Outcome, TerminalError>;
+    async fn balance_inquiry(&mut self, card: &CardInput) -> Result<Outcome, TerminalError>;
+    async fn purchase(&mut self, card: &CardInput, amount: u64) -> Result<Outcome, TerminalError>;
+    /// Void a purchase of this batch by voucher number; needs the supervisor password.
+    async fn void(
+        &mut self,
+        card: &CardInput,
+        voucher: &str,
+        supervisor_password: &str,
+    ) -> Result<Outcome, TerminalError>;
+    /// Refund against an original's RRN and date (MMDD); needs the supervisor password.
+    async fn refund(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        orig_rrn: &str,
+        orig_date: &str,
+        supervisor_password: &str,
+    ) -> Result<Outcome, TerminalError>;
+    async fn pre_auth(&mut self, card: &CardInput, amount: u64) -> Result<Outcome, TerminalError>;
+    async fn pre_auth_void(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, TerminalError>;
+    async fn completion(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, TerminalError>;
+    async fn completion_void(
+        &mut self,
+        card: &CardInput,
+        voucher: &str,
+        supervisor_password: &str,
+    ) -> Result<Outcome, TerminalError>;
+    /// Batch settlement (and batch upload when unbalanced): the 0510 result flags (RMB, foreign).
+    async fn settle(&mut self) -> Result<(char, char), TerminalError>;
+    async fn sign_off(&mut self) -> Result<Outcome, TerminalError>;
+    async fn echo_test(&mut self) -> Result<Outcome, TerminalError>;
+    /// Enter or leave the test state (seed 6.1.4.1): only with an empty batch.
+    fn set_test_mode(&mut self, on: bool) -> Result<(), TerminalError>;
+    /// What the screen shows now.
+    fn read_display(&self) -> String;
+}

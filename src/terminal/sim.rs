@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use super::link::{HostLink, LinkError};
+use super::{Terminal, TerminalError};
 use crate::crypto::pin_block::encrypt_pin_block;
 use crate::crypto::{check_value, decode_field62, DesKey, KeyLayout, MacAlgorithm, WorkingKeys};
 use crate::iso8583::frame::{decode_frame, Framing};
@@ -59,6 +60,10 @@ pub struct SimConfig {
     pub timeout: Duration,
     /// Reversal attempts before giving up (消息重发次数).
     pub retries: u32,
+    /// Most transactions one batch may hold (seed 3.5: at least 300).
+    pub max_transactions: usize,
+    /// Operator table: (code, password, supervisor?).
+    pub operators: Vec<(String, String, bool)>,
     pub faults: Faults,
 }
 
@@ -75,6 +80,12 @@ impl SimConfig {
             operator: "01".into(),
             timeout: Duration::from_secs(5),
             retries: 3,
+            max_transactions: 500,
+            operators: vec![
+                ("00".into(), "123456".into(), true),
+                ("01".into(), "0000".into(), false),
+                ("02".into(), "0000".into(), false),
+            ],
             faults: Faults::default(),
         }
     }
@@ -116,19 +127,6 @@ impl Outcome {
     }
 }
 
-/// Why an action could not even start.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error("not signed in: POS sign-in (0800) is required first")]
-    NotSignedIn,
-    #[error("no transaction with voucher {0} in this batch")]
-    NoOriginal(String),
-    #[error("sign-in failed: {0}")]
-    SignIn(String),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
 /// The simulated terminal.
 pub struct SimTerminal<L: HostLink> {
     pub config: SimConfig,
@@ -147,6 +145,10 @@ pub struct SimTerminal<L: HostLink> {
     pub display: String,
     /// Reversals given up after the retry limit (for the fault slip).
     pub failed_reversals: Vec<Message>,
+    /// Signed-in operator code.
+    pub operator: Option<String>,
+    /// Test state: header terminal-status nibble 1, TEST on slips.
+    pub test_mode: bool,
 }
 
 fn ok_codes(code: &str) -> bool {
@@ -169,7 +171,40 @@ impl<L: HostLink> SimTerminal<L> {
             clock: ("0101".into(), "000000".into()),
             display: String::new(),
             failed_reversals: Vec::new(),
+            operator: None,
+            test_mode: false,
         }
+    }
+
+    fn header(&self) -> Header {
+        self.config
+            .header
+            .with_terminal_status(u8::from(self.test_mode))
+    }
+
+    fn supervisor_ok(&self, password: &str) -> Result<(), TerminalError> {
+        if self
+            .config
+            .operators
+            .iter()
+            .any(|(_, p, sup)| *sup && p == password)
+        {
+            Ok(())
+        } else {
+            self.refuse("主管密码错 supervisor password required")
+        }
+    }
+
+    fn refuse<T>(&self, why: &str) -> Result<T, TerminalError> {
+        Err(TerminalError::Refused(why.to_string()))
+    }
+
+    fn storage_ok(&mut self) -> Result<(), TerminalError> {
+        if self.log.len() >= self.config.max_transactions {
+            self.display = "存储满,请先结算".into();
+            return self.refuse("存储满,请先结算 storage full, settle first");
+        }
+        Ok(())
     }
 
     /// The next trace number: 000001..999999, then 000001 again.
@@ -184,27 +219,27 @@ impl<L: HostLink> SimTerminal<L> {
         self.trace = n % 999_999;
     }
 
-    fn frame(&self, msg: Message) -> Result<Vec<u8>, SimError> {
+    fn frame(&self, msg: Message) -> Result<Vec<u8>, TerminalError> {
         Frame {
             tpdu: Some(self.config.tpdu),
-            header: Some(self.config.header),
+            header: Some(self.header()),
             message: msg,
         }
         .payload(&self.codec)
-        .map_err(|e| SimError::Internal(e.to_string()))
+        .map_err(|e| TerminalError::Internal(e.to_string()))
     }
 
     /// Fill field 64 with this terminal's MAC (or a wrong one under the fault switch).
-    fn mac(&self, msg: &mut Message) -> Result<(), SimError> {
-        let keys = self.keys.as_ref().ok_or(SimError::NotSignedIn)?;
+    fn mac(&self, msg: &mut Message) -> Result<(), TerminalError> {
+        let keys = self.keys.as_ref().ok_or(TerminalError::NotSignedIn)?;
         msg.set(64, Value::Binary(vec![0; 8]));
         let body = self
             .codec
             .pack(msg)
-            .map_err(|e| SimError::Internal(e.to_string()))?;
+            .map_err(|e| TerminalError::Internal(e.to_string()))?;
         let mut mac = MacAlgorithm::CupEcb
             .compute(&keys.mak, &body[..body.len() - 8])
-            .map_err(|e| SimError::Internal(e.to_string()))?;
+            .map_err(|e| TerminalError::Internal(e.to_string()))?;
         if self.config.faults.wrong_mac {
             mac[7] ^= 0x01;
         }
@@ -213,12 +248,13 @@ impl<L: HostLink> SimTerminal<L> {
     }
 
     /// Send and decode; `Ok(None)` on timeout or a dropped link.
-    async fn exchange(&mut self, msg: Message) -> Result<Option<(Message, bool)>, SimError> {
+    async fn exchange(&mut self, msg: Message) -> Result<Option<(Message, bool)>, TerminalError> {
         let payload = self.frame(msg)?;
         match self.link.exchange(&payload, self.config.timeout).await {
             Ok(reply) => {
-                let d = decode_frame(&self.codec, &reply, Framing::Bare)
-                    .map_err(|e| SimError::Internal(format!("response does not decode: {e}")))?;
+                let d = decode_frame(&self.codec, &reply, Framing::Bare).map_err(|e| {
+                    TerminalError::Internal(format!("response does not decode: {e}"))
+                })?;
                 if d.header.is_some_and(|h| {
                     h.processing_request() == crate::iso8583::ProcessingRequest::SignInAgain
                 }) {
@@ -237,14 +273,14 @@ impl<L: HostLink> SimTerminal<L> {
                 )))
             }
             Err(LinkError::Timeout(_) | LinkError::Closed(_)) => Ok(None),
-            Err(e) => Err(SimError::Internal(e.to_string())),
+            Err(e) => Err(TerminalError::Internal(e.to_string())),
         }
     }
 
     /// POS sign-in (0800/0810): working keys, batch and clock from the centre.
-    pub async fn sign_in(&mut self) -> Result<Outcome, SimError> {
+    pub async fn sign_in(&mut self) -> Result<Outcome, TerminalError> {
         let stan = self.next_trace();
-        let msg = Message::new(Mti::parse("0800").map_err(|e| SimError::Internal(e.reason))?)
+        let msg = Message::new(Mti::parse("0800").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
             .with(41, self.config.tid.as_str())
             .with(42, self.config.mid.as_str())
@@ -267,9 +303,9 @@ impl<L: HostLink> SimTerminal<L> {
         }
         let f62 = resp
             .bytes(62)
-            .ok_or_else(|| SimError::SignIn("0810 without field 62".into()))?;
+            .ok_or_else(|| TerminalError::SignIn("0810 without field 62".into()))?;
         let keys = decode_field62(&self.config.kek, f62, self.config.layout)
-            .map_err(|e| SimError::SignIn(e.to_string()))?;
+            .map_err(|e| TerminalError::SignIn(e.to_string()))?;
         if let Some(b) = resp.text(60).and_then(|f| f.get(2..8)) {
             if !self.config.faults.stale_batch || self.batch == "000001" {
                 self.batch = b.to_string();
@@ -290,7 +326,7 @@ impl<L: HostLink> SimTerminal<L> {
     }
 
     /// Send the pending reversal, up to the retry limit (seed 6.1.3.3).
-    pub async fn flush_reversal(&mut self) -> Result<(), SimError> {
+    pub async fn flush_reversal(&mut self) -> Result<(), TerminalError> {
         if self.config.faults.no_reversal {
             return Ok(());
         }
@@ -319,15 +355,20 @@ impl<L: HostLink> SimTerminal<L> {
         type601: &str,
         amount: Option<u64>,
         card: &CardInput,
-    ) -> Result<Message, SimError> {
-        let keys = self.keys.clone().ok_or(SimError::NotSignedIn)?;
+    ) -> Result<Message, TerminalError> {
+        let condition = if matches!(type601, "10" | "11" | "20" | "21" | "24") {
+            "06"
+        } else {
+            "00"
+        };
+        let keys = self.keys.clone().ok_or(TerminalError::NotSignedIn)?;
         let stan = self.next_trace();
-        let mut m = Message::new(Mti::parse(mti).map_err(|e| SimError::Internal(e.reason))?)
+        let mut m = Message::new(Mti::parse(mti).map_err(|e| TerminalError::Internal(e.reason))?)
             .with(3, proc)
             .with(11, stan)
             .with(14, card.expiry.as_str())
             .with(22, if card.pin.is_some() { "021" } else { "022" })
-            .with(25, "00")
+            .with(25, condition)
             .with(35, card.track2.as_str())
             .with(41, self.config.tid.as_str())
             .with(42, self.config.mid.as_str())
@@ -338,7 +379,7 @@ impl<L: HostLink> SimTerminal<L> {
         }
         if let Some(pin) = &card.pin {
             let block = encrypt_pin_block(&keys.pik, pin, Some(&card.pan))
-                .map_err(|e| SimError::Internal(e.to_string()))?;
+                .map_err(|e| TerminalError::Internal(e.to_string()))?;
             m.set(26, "12");
             m.set(52, Value::Binary(block.to_vec()));
             m.set(53, "2600000000000000");
@@ -364,9 +405,12 @@ impl<L: HostLink> SimTerminal<L> {
         kind: TxnKind,
         mut req: Message,
         card: &CardInput,
-    ) -> Result<Outcome, SimError> {
+    ) -> Result<Outcome, TerminalError> {
         if !self.signed_in || self.must_sign_in {
-            return Err(SimError::NotSignedIn);
+            return Err(TerminalError::NotSignedIn);
+        }
+        if kind != TxnKind::BalanceInquiry {
+            self.storage_ok()?;
         }
         self.flush_reversal().await?;
         self.mac(&mut req)?;
@@ -433,24 +477,32 @@ impl<L: HostLink> SimTerminal<L> {
         })
     }
 
-    pub async fn purchase(&mut self, card: &CardInput, amount: u64) -> Result<Outcome, SimError> {
+    pub async fn purchase(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+    ) -> Result<Outcome, TerminalError> {
         let req = self.financial("0200", "000000", "22", Some(amount), card)?;
         self.online(TxnKind::Purchase, req, card).await
     }
 
-    pub async fn balance(&mut self, card: &CardInput) -> Result<Outcome, SimError> {
+    pub async fn balance(&mut self, card: &CardInput) -> Result<Outcome, TerminalError> {
         let req = self.financial("0200", "310000", "01", None, card)?;
         self.online(TxnKind::BalanceInquiry, req, card).await
     }
 
     /// Void a purchase of this batch by its voucher number.
-    pub async fn void(&mut self, card: &CardInput, voucher: &str) -> Result<Outcome, SimError> {
+    pub async fn void(
+        &mut self,
+        card: &CardInput,
+        voucher: &str,
+    ) -> Result<Outcome, TerminalError> {
         let orig = self
             .log
             .iter()
             .find(|e| e.stan == voucher && e.kind == TxnKind::Purchase && !e.voided)
             .cloned()
-            .ok_or_else(|| SimError::NoOriginal(voucher.to_string()))?;
+            .ok_or_else(|| TerminalError::NoOriginal(voucher.to_string()))?;
         let mut req = self.financial("0200", "200000", "23", Some(orig.amount), card)?;
         req.set(37, orig.rrn.as_str());
         if let Some(a) = &orig.auth_code {
@@ -477,7 +529,7 @@ impl<L: HostLink> SimTerminal<L> {
         amount: u64,
         orig_rrn: &str,
         orig_date: &str,
-    ) -> Result<Outcome, SimError> {
+    ) -> Result<Outcome, TerminalError> {
         let mut req = self.financial("0220", "200000", "25", Some(amount), card)?;
         req.set(37, orig_rrn);
         req.set(61, format!("000000000000{orig_date}"));
@@ -513,15 +565,15 @@ impl<L: HostLink> SimTerminal<L> {
 
     /// Batch settlement (0500), with batch upload (0320) when the centre does not balance.
     /// Returns the 0510 result flags (RMB, foreign).
-    pub async fn settle(&mut self) -> Result<(char, char), SimError> {
+    pub async fn settle(&mut self) -> Result<(char, char), TerminalError> {
         if !self.signed_in {
-            return Err(SimError::NotSignedIn);
+            return Err(TerminalError::NotSignedIn);
         }
         self.flush_reversal().await?;
         let (da, dc, ca, cc) = self.totals();
         let f48 = format!("{da:012}{dc:03}{ca:012}{cc:03}0{}", "0".repeat(31));
         let stan = self.next_trace();
-        let msg = Message::new(Mti::parse("0500").map_err(|e| SimError::Internal(e.reason))?)
+        let msg = Message::new(Mti::parse("0500").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
             .with(41, self.config.tid.as_str())
             .with(42, self.config.mid.as_str())
@@ -531,7 +583,7 @@ impl<L: HostLink> SimTerminal<L> {
             .with(63, format!("{:<3}", self.config.operator));
         let Some((resp, _)) = self.exchange(msg).await? else {
             self.display = "结算超时".into();
-            return Err(SimError::Internal("no 0510".into()));
+            return Err(TerminalError::Internal("no 0510".into()));
         };
         let r48 = resp.text(48).unwrap_or("");
         let flags = (
@@ -555,7 +607,7 @@ impl<L: HostLink> SimTerminal<L> {
     }
 
     /// Upload the batch's approved online transactions, 8 per 0320, then the end message.
-    async fn batch_upload(&mut self) -> Result<(), SimError> {
+    async fn batch_upload(&mut self) -> Result<(), TerminalError> {
         let items: Vec<LogEntry> = self
             .log
             .iter()
@@ -568,16 +620,17 @@ impl<L: HostLink> SimTerminal<L> {
                 f48.push_str(&format!("00{}{:0>20}{:012}", e.stan, e.pan, e.amount));
             }
             let stan = self.next_trace();
-            let msg = Message::new(Mti::parse("0320").map_err(|e| SimError::Internal(e.reason))?)
-                .with(11, stan)
-                .with(41, self.config.tid.as_str())
-                .with(42, self.config.mid.as_str())
-                .with(48, f48)
-                .with(60, format!("00{}201", self.batch));
+            let msg =
+                Message::new(Mti::parse("0320").map_err(|e| TerminalError::Internal(e.reason))?)
+                    .with(11, stan)
+                    .with(41, self.config.tid.as_str())
+                    .with(42, self.config.mid.as_str())
+                    .with(48, f48)
+                    .with(60, format!("00{}201", self.batch));
             self.exchange(msg).await?;
         }
         let stan = self.next_trace();
-        let end = Message::new(Mti::parse("0320").map_err(|e| SimError::Internal(e.reason))?)
+        let end = Message::new(Mti::parse("0320").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
             .with(41, self.config.tid.as_str())
             .with(42, self.config.mid.as_str())
@@ -587,10 +640,75 @@ impl<L: HostLink> SimTerminal<L> {
         Ok(())
     }
 
+    pub async fn pre_auth(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+    ) -> Result<Outcome, TerminalError> {
+        let req = self.financial("0100", "030000", "10", Some(amount), card)?;
+        self.online(TxnKind::PreAuth, req, card).await
+    }
+
+    pub async fn pre_auth_void(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, TerminalError> {
+        let mut req = self.financial("0100", "200000", "11", Some(amount), card)?;
+        req.set(38, format!("{auth_code:<6}"));
+        req.set(61, format!("000000000000{orig_date}"));
+        self.online(TxnKind::PreAuthVoid, req, card).await
+    }
+
+    pub async fn completion(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, TerminalError> {
+        let mut req = self.financial("0200", "000000", "20", Some(amount), card)?;
+        req.set(38, format!("{auth_code:<6}"));
+        req.set(61, format!("000000000000{orig_date}"));
+        self.online(TxnKind::CompletionRequest, req, card).await
+    }
+
+    pub async fn completion_void(
+        &mut self,
+        card: &CardInput,
+        voucher: &str,
+    ) -> Result<Outcome, TerminalError> {
+        let orig = self
+            .log
+            .iter()
+            .find(|e| e.stan == voucher && e.kind == TxnKind::CompletionRequest && !e.voided)
+            .cloned()
+            .ok_or_else(|| TerminalError::NoOriginal(voucher.to_string()))?;
+        let mut req = self.financial("0200", "200000", "21", Some(orig.amount), card)?;
+        req.set(37, orig.rrn.as_str());
+        if let Some(a) = &orig.auth_code {
+            req.set(38, a.as_str());
+        }
+        req.set(61, format!("{}{}{}", self.batch, orig.stan, orig.date));
+        let out = self.online(TxnKind::CompletionVoid, req, card).await?;
+        if out.approved() {
+            if let Some(e) = self
+                .log
+                .iter_mut()
+                .find(|e| e.stan == voucher && e.kind == TxnKind::CompletionRequest)
+            {
+                e.voided = true;
+            }
+        }
+        Ok(out)
+    }
+
     /// Sign-off (0820, 60.3 = 002).
-    pub async fn sign_off(&mut self) -> Result<Outcome, SimError> {
+    pub async fn sign_off(&mut self) -> Result<Outcome, TerminalError> {
         let stan = self.next_trace();
-        let msg = Message::new(Mti::parse("0820").map_err(|e| SimError::Internal(e.reason))?)
+        let msg = Message::new(Mti::parse("0820").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
             .with(41, self.config.tid.as_str())
             .with(42, self.config.mid.as_str())
@@ -606,8 +724,8 @@ impl<L: HostLink> SimTerminal<L> {
     }
 
     /// Echo test (0820, 60.3 = 301); consumes no trace number.
-    pub async fn echo(&mut self) -> Result<Outcome, SimError> {
-        let msg = Message::new(Mti::parse("0820").map_err(|e| SimError::Internal(e.reason))?)
+    pub async fn echo(&mut self) -> Result<Outcome, TerminalError> {
+        let msg = Message::new(Mti::parse("0820").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(41, self.config.tid.as_str())
             .with(42, self.config.mid.as_str())
             .with(60, format!("00{}301", self.batch));
@@ -622,5 +740,135 @@ impl<L: HostLink> SimTerminal<L> {
             code,
             display: self.display.clone(),
         })
+    }
+}
+
+impl<L: HostLink> Terminal for SimTerminal<L> {
+    async fn power_on(&mut self) -> Result<Outcome, TerminalError> {
+        // Power loss: the operator and the POS must sign in again (seed 6.3.1.2); the batch log
+        // and a pending reversal survive (battery-backed storage, seed 3.13).
+        self.operator = None;
+        self.signed_in = false;
+        self.keys = None;
+        self.display = "自检通过,请签到".into();
+        Ok(Outcome {
+            code: None,
+            display: self.display.clone(),
+        })
+    }
+
+    async fn operator_sign_in(
+        &mut self,
+        code: &str,
+        password: &str,
+    ) -> Result<Outcome, TerminalError> {
+        if !self
+            .config
+            .operators
+            .iter()
+            .any(|(c, p, _)| c == code && p == password)
+        {
+            self.display = "操作员号或密码错".into();
+            return self.refuse("unknown operator or wrong password");
+        }
+        self.operator = Some(code.to_string());
+        self.config.operator = code.to_string();
+        self.display = format!("操作员 {code} 已签到");
+        Ok(Outcome {
+            code: None,
+            display: self.display.clone(),
+        })
+    }
+
+    async fn pos_sign_in(&mut self) -> Result<Outcome, TerminalError> {
+        self.sign_in().await
+    }
+
+    async fn balance_inquiry(&mut self, card: &CardInput) -> Result<Outcome, TerminalError> {
+        self.balance(card).await
+    }
+
+    async fn purchase(&mut self, card: &CardInput, amount: u64) -> Result<Outcome, TerminalError> {
+        SimTerminal::purchase(self, card, amount).await
+    }
+
+    async fn void(
+        &mut self,
+        card: &CardInput,
+        voucher: &str,
+        supervisor_password: &str,
+    ) -> Result<Outcome, TerminalError> {
+        self.supervisor_ok(supervisor_password)?;
+        SimTerminal::void(self, card, voucher).await
+    }
+
+    async fn refund(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        orig_rrn: &str,
+        orig_date: &str,
+        supervisor_password: &str,
+    ) -> Result<Outcome, TerminalError> {
+        self.supervisor_ok(supervisor_password)?;
+        SimTerminal::refund(self, card, amount, orig_rrn, orig_date).await
+    }
+
+    async fn pre_auth(&mut self, card: &CardInput, amount: u64) -> Result<Outcome, TerminalError> {
+        SimTerminal::pre_auth(self, card, amount).await
+    }
+
+    async fn pre_auth_void(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, TerminalError> {
+        SimTerminal::pre_auth_void(self, card, amount, auth_code, orig_date).await
+    }
+
+    async fn completion(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, TerminalError> {
+        SimTerminal::completion(self, card, amount, auth_code, orig_date).await
+    }
+
+    async fn completion_void(
+        &mut self,
+        card: &CardInput,
+        voucher: &str,
+        supervisor_password: &str,
+    ) -> Result<Outcome, TerminalError> {
+        self.supervisor_ok(supervisor_password)?;
+        SimTerminal::completion_void(self, card, voucher).await
+    }
+
+    async fn settle(&mut self) -> Result<(char, char), TerminalError> {
+        SimTerminal::settle(self).await
+    }
+
+    async fn sign_off(&mut self) -> Result<Outcome, TerminalError> {
+        SimTerminal::sign_off(self).await
+    }
+
+    async fn echo_test(&mut self) -> Result<Outcome, TerminalError> {
+        self.echo().await
+    }
+
+    fn set_test_mode(&mut self, on: bool) -> Result<(), TerminalError> {
+        if !self.log.is_empty() {
+            return self.refuse("请先结算 settle before switching the test state");
+        }
+        self.test_mode = on;
+        Ok(())
+    }
+
+    fn read_display(&self) -> String {
+        self.display.clone()
     }
 }
