@@ -16,6 +16,7 @@ pub mod host;
 pub mod inspect;
 pub mod iso8583;
 pub mod profile;
+pub mod receipt;
 pub mod terminal;
 pub mod transcript;
 pub mod yaml;

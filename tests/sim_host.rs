@@ -355,3 +355,42 @@ async fn terminal_trait_rules_supervisor_storage_pre_auth_and_test_state() {
     assert_eq!(last_in.decoded.unwrap()["header"], "603110310000");
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slips_are_printed_with_the_transaction_elements() {
+    use posconf::terminal::Terminal;
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    assert!(t.purchase(&card, 12_345).await.unwrap().approved());
+    let slip = Terminal::last_receipt(&t).expect("a slip");
+    let voucher = &t.log[0].stan;
+    let rrn = &t.log[0].rrn;
+    assert!(
+        slip.contains(&format!("凭证号(VOUCHER NO.):\n  {voucher}\n")),
+        "{slip}"
+    );
+    assert!(
+        slip.contains(&format!("参考号(REF. NO.):\n  {rrn}\n")),
+        "{slip}"
+    );
+    assert!(
+        slip.contains("卡号(CARD NO.):\n  622588******7890 S\n"),
+        "{slip}"
+    );
+    assert!(slip.contains("金额(AMOUNT):\n  RMB 123.45\n"), "{slip}");
+    assert!(slip.contains("招商银行"), "issuer text from 63.2: {slip}");
+    Terminal::reprint(&mut t).await.unwrap();
+    assert!(Terminal::last_receipt(&t)
+        .unwrap()
+        .contains("****重打印/DUPLICATED****"));
+    t.settle().await.unwrap();
+    let s = Terminal::last_receipt(&t).unwrap();
+    assert!(
+        s.starts_with("结算总计单 / SETTLEMENT REPORT") && s.contains("内卡 对帐平 BALANCED"),
+        "{s}"
+    );
+    insta::assert_snapshot!("sim_sales_slip", slip);
+    h.shutdown().await;
+}

@@ -87,4 +87,8 @@ pub trait Terminal {
     fn set_test_mode(&mut self, on: bool) -> Result<(), TerminalError>;
     /// What the screen shows now.
     fn read_display(&self) -> String;
+    /// The last slip printed (sales, settlement or fault slip).
+    fn last_receipt(&self) -> Option<String>;
+    /// Reprint the last sales slip (marked DUPLICATED).
+    async fn reprint(&mut self) -> Result<Outcome, TerminalError>;
 }

@@ -60,6 +60,8 @@ pub struct SimConfig {
     pub timeout: Duration,
     /// Reversal attempts before giving up (消息重发次数).
     pub retries: u32,
+    /// Printed on slips (<= 40 chars).
+    pub merchant_name: String,
     /// Most transactions one batch may hold (seed 3.5: at least 300).
     pub max_transactions: usize,
     /// Operator table: (code, password, supervisor?).
@@ -80,6 +82,7 @@ impl SimConfig {
             operator: "01".into(),
             timeout: Duration::from_secs(5),
             retries: 3,
+            merchant_name: "银联测试商户".into(),
             max_transactions: 500,
             operators: vec![
                 ("00".into(), "123456".into(), true),
@@ -149,6 +152,9 @@ pub struct SimTerminal<L: HostLink> {
     pub operator: Option<String>,
     /// Test state: header terminal-status nibble 1, TEST on slips.
     pub test_mode: bool,
+    /// Everything printed, oldest first.
+    pub printed: Vec<String>,
+    last_slip: Option<crate::receipt::SalesSlip>,
 }
 
 fn ok_codes(code: &str) -> bool {
@@ -173,7 +179,79 @@ impl<L: HostLink> SimTerminal<L> {
             failed_reversals: Vec::new(),
             operator: None,
             test_mode: false,
+            printed: Vec::new(),
+            last_slip: None,
         }
+    }
+
+    fn print_sales_slip(&mut self, kind: TxnKind, req: &Message, resp: &Message, card: &CardInput) {
+        let mut reference = Vec::new();
+        if let Some(f61) = req.text(61) {
+            if f61.get(6..12).is_some_and(|s| s != "000000") {
+                reference.push(format!("原凭证号 {}", &f61[6..12]));
+            }
+            if kind == TxnKind::Refund {
+                reference.push(format!(
+                    "原参考号 {} 原交易日期 {}",
+                    req.text(37).unwrap_or(""),
+                    f61.get(12..16).unwrap_or("")
+                ));
+            }
+        }
+        if matches!(kind, TxnKind::CompletionRequest | TxnKind::PreAuthVoid) {
+            reference.push(format!("预授权码 {}", req.text(38).unwrap_or("").trim()));
+        }
+        if let Some(t) = resp
+            .text(63)
+            .and_then(|t| t.get(3..))
+            .filter(|t| !t.trim().is_empty())
+        {
+            reference.push(t.trim().to_string());
+        }
+        let slip = crate::receipt::SalesSlip {
+            copy: crate::receipt::Copy::Merchant,
+            test_mode: self.test_mode,
+            reprint: false,
+            merchant_name: self.config.merchant_name.clone(),
+            merchant_no: self.config.mid.clone(),
+            terminal_no: self.config.tid.clone(),
+            operator_no: self.config.operator.clone(),
+            issuer: resp
+                .text(44)
+                .and_then(|t| t.get(..11))
+                .map(|t| t.trim().to_string()),
+            acquirer: resp
+                .text(44)
+                .and_then(|t| t.get(11..))
+                .map(|t| t.trim().to_string()),
+            card_org: resp.text(63).and_then(|t| t.get(..3)).map(str::to_string),
+            pan: card.pan.clone(),
+            entry: crate::receipt::Entry::Swipe,
+            txn: kind,
+            expiry: Some(card.expiry.clone()),
+            batch: self.batch.clone(),
+            voucher: req.text(11).unwrap_or("").to_string(),
+            auth_code: resp.text(38).map(str::to_string),
+            year: "2026".into(),
+            date: self.clock.0.clone(),
+            time: self.clock.1.clone(),
+            rrn: resp.text(37).map(str::to_string),
+            amount: req.text(4).and_then(|a| a.parse().ok()).unwrap_or(0),
+            tip: None,
+            negative_sign: false,
+            reference,
+        };
+        self.printed.push(crate::receipt::render(&slip));
+        self.last_slip = Some(slip);
+    }
+
+    /// Reprint the last sales slip with the DUPLICATED marker.
+    pub fn reprint(&mut self) -> Option<String> {
+        let mut slip = self.last_slip.clone()?;
+        slip.reprint = true;
+        let text = crate::receipt::render(&slip);
+        self.printed.push(text.clone());
+        Some(text)
     }
 
     fn header(&self) -> Header {
@@ -339,6 +417,15 @@ impl<L: HostLink> SimTerminal<L> {
                 Some((resp, _)) if resp.text(39).is_some_and(ok_codes) => return Ok(()),
                 _ if pending.attempts >= self.config.retries => {
                     self.display = "冲正不成功,请人工处理".into();
+                    let m = &pending.message;
+                    let amount = m.text(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+                    let pan = m.text(2).map(str::to_string).unwrap_or_default();
+                    self.printed.push(crate::receipt::render_fault(
+                        &self.config.tid,
+                        m.text(11).unwrap_or(""),
+                        &pan,
+                        amount,
+                    ));
                     self.failed_reversals.push(pending.message);
                     return Ok(());
                 }
@@ -424,6 +511,7 @@ impl<L: HostLink> SimTerminal<L> {
         }
         let stan = req.text(11).unwrap_or("").to_string();
         let amount = req.text(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let sent = req.clone();
         let Some((resp, mac_ok)) = self.exchange(req).await? else {
             self.display = "交易超时,请重试".into();
             return Ok(Outcome {
@@ -468,6 +556,9 @@ impl<L: HostLink> SimTerminal<L> {
                 voided: false,
             });
             self.display = "交易成功".into();
+            if kind != TxnKind::BalanceInquiry {
+                self.print_sales_slip(kind, &sent, &resp, card);
+            }
         } else {
             self.display = format!("交易失败 {code}");
         }
@@ -590,6 +681,21 @@ impl<L: HostLink> SimTerminal<L> {
             r48.chars().nth(30).unwrap_or('3'),
             r48.chars().nth(61).unwrap_or('3'),
         );
+        self.printed.push(crate::receipt::render_settlement(
+            &crate::receipt::SettlementSlip {
+                merchant_name: self.config.merchant_name.clone(),
+                merchant_no: self.config.mid.clone(),
+                terminal_no: self.config.tid.clone(),
+                batch: self.batch.clone(),
+                datetime: format!(
+                    "{} {}",
+                    resp.text(13).unwrap_or(""),
+                    resp.text(12).unwrap_or("")
+                ),
+                result: flags,
+                rmb: (da, dc, ca, cc),
+            },
+        ));
         if flags != ('1', '1') {
             self.batch_upload().await?;
         }
@@ -870,5 +976,19 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
 
     fn read_display(&self) -> String {
         self.display.clone()
+    }
+
+    fn last_receipt(&self) -> Option<String> {
+        self.printed.last().cloned()
+    }
+
+    async fn reprint(&mut self) -> Result<Outcome, TerminalError> {
+        match SimTerminal::reprint(self) {
+            Some(_) => Ok(Outcome {
+                code: None,
+                display: "重打印".into(),
+            }),
+            None => self.refuse("无交易可重打印 nothing to reprint"),
+        }
     }
 }
