@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-test}
 
 # System packages the build and tests need (Debian names).
-PKGS=(pkg-config ca-certificates curl)
+PKGS=(pkg-config ca-certificates curl socat)
 
 log() { printf '== %s\n' "$*"; }
 

@@ -83,9 +83,20 @@ impl Record {
     /// A TCP frame (length prefix included) with a compact decode: TPDU, header, MTI and
     /// field values. Readers wanting names and subfields call [`Record::inspect`].
     pub fn frame(conn: u64, dir: Direction, bytes: &[u8], codec: &Codec) -> Record {
+        Record::frame_framed(conn, dir, bytes, codec, Framing::Tcp)
+    }
+
+    /// Like [`Record::frame`] for another framing (serial STX/ETX frames).
+    pub fn frame_framed(
+        conn: u64,
+        dir: Direction,
+        bytes: &[u8],
+        codec: &Codec,
+        framing: Framing,
+    ) -> Record {
         let mut r = Record::base(conn, dir, RecordKind::Frame);
         r.raw = Some(hex::encode_upper(bytes));
-        r.decoded = Some(match decode_frame(codec, bytes, Framing::Tcp) {
+        r.decoded = Some(match decode_frame(codec, bytes, framing) {
             Ok(d) => {
                 let fields: serde_json::Map<String, Json> = d
                     .message

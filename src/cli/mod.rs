@@ -136,6 +136,11 @@ enum Command {
         transcript: PathBuf,
         #[arg(long)]
         profile: Option<PathBuf>,
+        /// Also serve a serial line (e.g. /dev/ttyUSB0): STX/len/ETX/LRC frames.
+        #[arg(long, value_name = "PORT")]
+        serial: Option<String>,
+        #[arg(long, default_value_t = 9600)]
+        baud: u32,
     },
     /// Build a frame from the JSON/YAML document `decode --format json` prints; prints hex.
     ///
@@ -304,7 +309,17 @@ pub fn main() -> i32 {
             behaviours,
             transcript,
             profile,
-        } => match run_host(listen, terminals, cards, behaviours, transcript, profile) {
+            serial,
+            baud,
+        } => match run_host(
+            listen,
+            terminals,
+            cards,
+            behaviours,
+            transcript,
+            profile,
+            serial.map(|p| (p, baud)),
+        ) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("posconf host: {e}");
@@ -366,6 +381,7 @@ fn run_host(
     behaviours: Option<PathBuf>,
     transcript: PathBuf,
     profile: Option<PathBuf>,
+    serial: Option<(String, u32)>,
 ) -> Result<(), String> {
     use crate::fixtures::Fixtures;
     use crate::host::behaviour::Behaviours;
@@ -406,7 +422,28 @@ fn run_host(
             handle.addr,
             transcript.display()
         );
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let serial_thread = match serial {
+            Some((port, baud)) => {
+                let (centre, transcript, stop) = (
+                    handle.centre.clone(),
+                    handle.transcript.clone(),
+                    stop.clone(),
+                );
+                println!("posconf host serving serial port {port} at {baud} baud");
+                Some(std::thread::spawn(move || {
+                    crate::host::serial::serve(&port, baud, centre, transcript, stop)
+                }))
+            }
+            None => None,
+        };
         tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = serial_thread {
+            if let Ok(Err(e)) = t.join() {
+                eprintln!("posconf host: serial: {e}");
+            }
+        }
         handle.shutdown().await;
         println!("posconf host stopped; transcript {}", transcript.display());
         Ok(())

@@ -4,9 +4,11 @@
 //! - [`centre`]: one request in, one response out (sign-in keys, MAC/PIN verification,
 //!   financial, reversal, settlement, batch upload), transport-free.
 //! - [`behaviour`]: what a test step makes the host do (codes, delays, silence, bad MACs...).
-//! - [`server`]: the TCP face with recording and bad-input handling.
+//! - [`server`]: the TCP face with recording and bad-input handling; [`serial`]: the same on
+//!   an RS-232 line (STX/len/ETX/LRC frames).
 
 pub mod behaviour;
 pub mod centre;
 pub mod journal;
+pub mod serial;
 pub mod server;
