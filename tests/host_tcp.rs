@@ -1,20 +1,19 @@
 //! The embedded centre over real loopback TCP: sign-in keys, MAC and PIN verification,
 //! decisions from the journal, reversal, settlement, batch upload, behaviours, and bad input.
 
-use std::sync::Arc;
+mod common;
+
+use common::test_host;
 use std::time::{Duration, Instant};
 
 use posconf::crypto::pin_block::encrypt_pin_block;
 use posconf::crypto::{decode_field62, DesKey, KeyLayout, MacAlgorithm, WorkingKeys};
-use posconf::fixtures::Fixtures;
 use posconf::host::behaviour::{Action, Behaviour, Behaviours, Matcher};
-use posconf::host::centre::Centre;
-use posconf::host::server::{start, HostHandle, Limits};
+use posconf::host::server::HostHandle;
 use posconf::iso8583::frame::{decode_frame, Framing};
 use posconf::iso8583::{cup_codec, Frame, Header, Message, Mti, Value};
-use posconf::profile::Profile;
 use posconf::terminal::link::{HostLink, LinkError, TcpLink};
-use posconf::transcript::{RecordKind, TranscriptWriter};
+use posconf::transcript::RecordKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -25,35 +24,13 @@ const GOOD_PAN: &str = "6225881234567890";
 const GOOD_TRACK2: &str = "6225881234567890=25122011234567890";
 
 async fn host(behaviours: Behaviours) -> HostHandle {
-    let fixtures = Fixtures::builtin().expect("fixtures");
-    // xorshift64: deterministic keys for snapshots, distinct like real random ones.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let centre = Centre::new(
-        Profile::default(),
-        fixtures,
+    test_host(
         behaviours,
-        Box::new(|| ("1123".to_string(), "103000".to_string())),
-        Box::new(move |b: &mut [u8]| {
-            for v in b.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *v = (x >> 24) as u8;
-            }
-        }),
-    )
-    .expect("centre");
-    start(
-        "127.0.0.1:0".parse().expect("addr"),
-        centre,
-        Arc::new(TranscriptWriter::in_memory()),
-        Limits {
-            max_frame: 4096,
-            idle: Duration::from_millis(800),
-        },
+        "103000",
+        Duration::from_millis(800),
+        0x9E37_79B9_7F4A_7C15,
     )
     .await
-    .expect("host starts")
 }
 
 /// A minimal terminal for driving the centre: trace, batch, keys.

@@ -2,49 +2,28 @@
 //! a lost answer reversed with 98, a bad response MAC reversed with A0 after a new sign-in, an
 //! unbalanced settlement resolved by batch upload, and trace wrap.
 
-use std::sync::Arc;
+mod common;
+
+use common::test_host;
 use std::time::Duration;
 
 use posconf::crypto::DesKey;
-use posconf::fixtures::Fixtures;
 use posconf::host::behaviour::{Action, Behaviour, Behaviours, Matcher};
-use posconf::host::centre::Centre;
-use posconf::host::server::{start, HostHandle, Limits};
-use posconf::profile::Profile;
+use posconf::host::server::HostHandle;
 use posconf::terminal::link::TcpLink;
 use posconf::terminal::sim::{CardInput, Faults, SimConfig, SimTerminal};
-use posconf::transcript::{RecordKind, TranscriptWriter};
+use posconf::transcript::RecordKind;
 
 const GOOD_PAN: &str = "6225881234567890";
 
 async fn host(behaviours: Behaviours) -> HostHandle {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let centre = Centre::new(
-        Profile::default(),
-        Fixtures::builtin().expect("fixtures"),
+    test_host(
         behaviours,
-        Box::new(|| ("1123".to_string(), "120000".to_string())),
-        Box::new(move |b: &mut [u8]| {
-            for v in b.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *v = (x >> 32) as u8;
-            }
-        }),
-    )
-    .expect("centre");
-    start(
-        "127.0.0.1:0".parse().unwrap(),
-        centre,
-        Arc::new(TranscriptWriter::in_memory()),
-        Limits {
-            max_frame: 4096,
-            idle: Duration::from_secs(10),
-        },
+        "120000",
+        Duration::from_secs(10),
+        0x2545_F491_4F6C_DD1D,
     )
     .await
-    .expect("host")
 }
 
 fn sim(h: &HostHandle, faults: Faults) -> SimTerminal<TcpLink> {

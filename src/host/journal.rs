@@ -435,27 +435,15 @@ impl Journal {
             _ => Some(self.auth_code()),
         };
         let balance = self.accounts.get(&req.pan).map(|a| a.balance - a.held);
-        let id = self.entries.len();
-        self.push(Entry {
-            id,
-            tid: req.tid.clone(),
-            batch: req.batch.clone(),
-            stan: req.stan.clone(),
-            kind: req.kind,
-            pan: req.pan.clone(),
-            amount: req.amount,
-            tip: req.tip,
-            rrn: rrn.clone(),
-            auth_code: auth_code.clone(),
-            date: req.date.clone(),
-            time: req.time.clone(),
-            code: "00".into(),
-            state: EntryState::Approved,
+        let id = self.book(
+            req,
+            "00",
+            EntryState::Approved,
+            rrn.clone(),
+            auth_code.clone(),
             original,
-            offline: req.offline,
             foreign,
-            uploaded: false,
-        });
+        );
         Outcome {
             code: "00",
             entry: Some(id),
@@ -466,14 +454,19 @@ impl Journal {
         }
     }
 
-    fn book_decline(
+    /// Record an answered request; returns its entry id.
+    #[allow(clippy::too_many_arguments)]
+    fn book(
         &mut self,
         req: &Request,
-        code: &'static str,
-        reason: impl Into<String>,
-    ) -> Outcome {
+        code: &str,
+        state: EntryState,
+        rrn: String,
+        auth_code: Option<String>,
+        original: Option<usize>,
+        foreign: bool,
+    ) -> usize {
         let id = self.entries.len();
-        let rrn = self.rrn(&req.time);
         self.push(Entry {
             id,
             tid: req.tid.clone(),
@@ -483,17 +476,37 @@ impl Journal {
             pan: req.pan.clone(),
             amount: req.amount,
             tip: req.tip,
-            rrn: rrn.clone(),
-            auth_code: None,
+            rrn,
+            auth_code,
             date: req.date.clone(),
             time: req.time.clone(),
             code: code.into(),
-            state: EntryState::Declined,
-            original: None,
+            state,
+            original,
             offline: req.offline,
-            foreign: self.accounts.get(&req.pan).is_some_and(Account::is_foreign),
+            foreign,
             uploaded: false,
         });
+        id
+    }
+
+    fn book_decline(
+        &mut self,
+        req: &Request,
+        code: &'static str,
+        reason: impl Into<String>,
+    ) -> Outcome {
+        let rrn = self.rrn(&req.time);
+        let foreign = self.accounts.get(&req.pan).is_some_and(Account::is_foreign);
+        let id = self.book(
+            req,
+            code,
+            EntryState::Declined,
+            rrn.clone(),
+            None,
+            None,
+            foreign,
+        );
         Outcome {
             code,
             entry: Some(id),

@@ -588,24 +588,46 @@ impl<L: HostLink> SimTerminal<L> {
         card: &CardInput,
         voucher: &str,
     ) -> Result<Outcome, TerminalError> {
+        self.void_of(
+            card,
+            voucher,
+            TxnKind::Purchase,
+            TxnKind::PurchaseVoid,
+            false,
+        )
+        .await
+    }
+
+    /// Void (23) or completion void (21): 4 = the original amount, 37/38 from the original,
+    /// 61 = batch + voucher (+ date for a completion void); marks the original on approval.
+    async fn void_of(
+        &mut self,
+        card: &CardInput,
+        voucher: &str,
+        original: TxnKind,
+        kind: TxnKind,
+        with_date: bool,
+    ) -> Result<Outcome, TerminalError> {
         let orig = self
             .log
             .iter()
-            .find(|e| e.stan == voucher && e.kind == TxnKind::Purchase && !e.voided)
+            .find(|e| e.stan == voucher && e.kind == original && !e.voided)
             .cloned()
             .ok_or_else(|| TerminalError::NoOriginal(voucher.to_string()))?;
-        let mut req = self.financial("0200", "200000", "23", Some(orig.amount), card)?;
+        let type601 = kind.type_code().unwrap_or("23");
+        let mut req = self.financial("0200", "200000", type601, Some(orig.amount), card)?;
         req.set(37, orig.rrn.as_str());
         if let Some(a) = &orig.auth_code {
             req.set(38, a.as_str());
         }
-        req.set(61, format!("{}{}", self.batch, orig.stan));
-        let out = self.online(TxnKind::PurchaseVoid, req, card).await?;
+        let date = if with_date { orig.date.as_str() } else { "" };
+        req.set(61, format!("{}{}{date}", self.batch, orig.stan));
+        let out = self.online(kind, req, card).await?;
         if out.approved() {
             if let Some(e) = self
                 .log
                 .iter_mut()
-                .find(|e| e.stan == voucher && e.kind == TxnKind::Purchase)
+                .find(|e| e.stan == voucher && e.kind == original)
             {
                 e.voided = true;
             }
@@ -786,29 +808,14 @@ impl<L: HostLink> SimTerminal<L> {
         card: &CardInput,
         voucher: &str,
     ) -> Result<Outcome, TerminalError> {
-        let orig = self
-            .log
-            .iter()
-            .find(|e| e.stan == voucher && e.kind == TxnKind::CompletionRequest && !e.voided)
-            .cloned()
-            .ok_or_else(|| TerminalError::NoOriginal(voucher.to_string()))?;
-        let mut req = self.financial("0200", "200000", "21", Some(orig.amount), card)?;
-        req.set(37, orig.rrn.as_str());
-        if let Some(a) = &orig.auth_code {
-            req.set(38, a.as_str());
-        }
-        req.set(61, format!("{}{}{}", self.batch, orig.stan, orig.date));
-        let out = self.online(TxnKind::CompletionVoid, req, card).await?;
-        if out.approved() {
-            if let Some(e) = self
-                .log
-                .iter_mut()
-                .find(|e| e.stan == voucher && e.kind == TxnKind::CompletionRequest)
-            {
-                e.voided = true;
-            }
-        }
-        Ok(out)
+        self.void_of(
+            card,
+            voucher,
+            TxnKind::CompletionRequest,
+            TxnKind::CompletionVoid,
+            true,
+        )
+        .await
     }
 
     /// Sign-off (0820, 60.3 = 002).
