@@ -209,7 +209,9 @@ pub fn sales_elements(s: &SalesSlip) -> Vec<(Element, String)> {
         out.push((ExpDate, format!("20{}/{}", &e[..2], &e[2..])));
     }
     out.push((Batch, s.batch.clone()));
-    out.push((Voucher, s.voucher.clone()));
+    if !s.voucher.is_empty() {
+        out.push((Voucher, s.voucher.clone()));
+    }
     if let Some(a) = s.auth_code.as_ref().filter(|a| !a.trim().is_empty()) {
         out.push((AuthCode, a.trim().to_string()));
     }

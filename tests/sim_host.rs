@@ -373,3 +373,176 @@ async fn slips_are_printed_with_the_transaction_elements() {
     insta::assert_snapshot!("sim_sales_slip", slip);
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_settlement_is_trickled_before_0500_and_auto_sign_off_follows() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.config.auto_sign_off = true;
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    assert!(t.purchase(&card, 1_000).await.unwrap().approved());
+    t.offline_settlement(GOOD_PAN, "2512", 500, "654321")
+        .await
+        .unwrap();
+    assert_eq!(balance(&h), 1_000_000 - 1_000, "offline: nothing sent yet");
+    assert_eq!(
+        t.settle().await.unwrap(),
+        ('1', '1'),
+        "the offline item is in both totals"
+    );
+    assert_eq!(balance(&h), 1_000_000 - 1_500);
+    let mtis: Vec<String> = requests(&h).into_iter().map(|(m, _)| m).collect();
+    let at = |m: &str| mtis.iter().position(|x| x == m).unwrap();
+    assert!(
+        at("0220") < at("0500"),
+        "trickled before settlement: {mtis:?}"
+    );
+    assert_eq!(
+        mtis.last().map(String::as_str),
+        Some("0820"),
+        "auto sign-off"
+    );
+    assert!(!t.signed_in);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_batch_upload_resumes_from_its_break_point() {
+    let mut b = Behaviours::default();
+    // The second 0320 list gets no answer once.
+    b.push(
+        Behaviour::new(
+            Matcher {
+                txn: Some("batch_upload".into()),
+                ..Default::default()
+            },
+            vec![Action::NoReply],
+        )
+        .from_nth(2)
+        .times(1),
+    );
+    let h = host(b).await;
+    let mut t = sim(
+        &h,
+        Faults {
+            wrong_totals: true,
+            ..Faults::default()
+        },
+    );
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    for i in 0..12u64 {
+        assert!(t.purchase(&card, 100 + i).await.unwrap().approved());
+    }
+    assert!(t.settle().await.is_err(), "interrupted");
+    assert!(t.upload_pending.is_some());
+    assert_eq!(
+        t.log.iter().filter(|e| e.uploaded).count(),
+        8,
+        "the first list went through"
+    );
+    assert_eq!(t.settle().await.unwrap(), ('2', '1'));
+    let mtis: Vec<String> = requests(&h).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(
+        mtis.iter().filter(|m| *m == "0500").count(),
+        1,
+        "no second settlement request: {mtis:?}"
+    );
+    // 8-item list, 4-item list (lost), 4-item list again, end.
+    assert_eq!(mtis.iter().filter(|m| *m == "0320").count(), 4, "{mtis:?}");
+    let uploaded = h
+        .centre
+        .lock()
+        .unwrap()
+        .journal
+        .entries()
+        .iter()
+        .filter(|e| e.uploaded)
+        .count();
+    assert_eq!(uploaded, 12);
+    assert_eq!(t.batch, "000002");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reversal_reasons_96_and_06() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(
+        &h,
+        Faults {
+            fail_after_approval: true,
+            ..Faults::default()
+        },
+    );
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    assert_eq!(
+        t.purchase(&card, 800).await.unwrap().code.as_deref(),
+        Some("96")
+    );
+    t.config.faults.fail_after_approval = false;
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert_eq!(
+        balance(&h),
+        1_000_000 - 100,
+        "the uncompleted approval was reversed"
+    );
+    assert!(requests(&h).contains(&("0400".to_string(), Some("96".to_string()))));
+    h.shutdown().await;
+
+    // The host closes the connection instead of answering: a network error, reason 06.
+    let mut b = Behaviours::default();
+    b.push(
+        Behaviour::new(
+            Matcher {
+                txn: Some("purchase".into()),
+                ..Default::default()
+            },
+            vec![Action::Close],
+        )
+        .times(1),
+    );
+    let h = host(b).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    assert_eq!(t.purchase(&card, 800).await.unwrap().code, None);
+    assert_eq!(t.reversal.as_ref().map(|r| r.reason), Some("06"));
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert!(requests(&h).contains(&("0400".to_string(), Some("06".to_string()))));
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_and_a_slip_missing_its_voucher() {
+    use posconf::terminal::{Terminal, TerminalError};
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(
+        &h,
+        Faults {
+            missing_voucher_on_slip: true,
+            ..Faults::default()
+        },
+    );
+    Terminal::operator_sign_in(&mut t, "01", "0000")
+        .await
+        .unwrap();
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    Terminal::lock(&mut t);
+    assert!(matches!(
+        Terminal::purchase(&mut t, &card, 100).await,
+        Err(TerminalError::Refused(_))
+    ));
+    assert!(Terminal::unlock(&mut t, "1111").is_err());
+    Terminal::unlock(&mut t, "0000").unwrap();
+    assert!(Terminal::purchase(&mut t, &card, 100)
+        .await
+        .unwrap()
+        .approved());
+    assert!(
+        !Terminal::last_receipt(&t).unwrap().contains("凭证号"),
+        "the fault switch drops the voucher element"
+    );
+    h.shutdown().await;
+}

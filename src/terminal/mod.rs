@@ -85,6 +85,16 @@ pub trait Terminal {
     async fn echo_test(&mut self) -> Result<Outcome, TerminalError>;
     /// Enter or leave the test state (seed 6.1.4.1): only with an empty batch.
     fn set_test_mode(&mut self, on: bool) -> Result<(), TerminalError>;
+    /// Offline settlement with a phone authorisation code; sent before the next settlement.
+    async fn offline_settlement(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+    ) -> Result<Outcome, TerminalError>;
+    /// Lock the terminal (seed 6.1.4.4); the operator's or a supervisor's password unlocks it.
+    fn lock(&mut self);
+    fn unlock(&mut self, password: &str) -> Result<(), TerminalError>;
     /// What the screen shows now.
     fn read_display(&self) -> String;
     /// The last slip printed (sales, settlement or fault slip).

@@ -44,6 +44,11 @@ pub struct Faults {
     pub wrong_totals: bool,
     /// Accept responses without checking their MAC.
     pub ignore_response_mac: bool,
+    /// Fail to complete after an approval (printer jam, card declined afterwards): the terminal
+    /// must reverse with reason 96.
+    pub fail_after_approval: bool,
+    /// Leave the voucher number off sales slips (a check must catch the missing element).
+    pub missing_voucher_on_slip: bool,
 }
 
 /// Terminal configuration (parameters the centre would download).
@@ -62,6 +67,8 @@ pub struct SimConfig {
     pub retries: u32,
     /// Printed on slips (<= 40 chars).
     pub merchant_name: String,
+    /// Sign off automatically after settlement (a downloadable parameter, seed 6.3.2).
+    pub auto_sign_off: bool,
     /// Most transactions one batch may hold (seed 3.5: at least 300).
     pub max_transactions: usize,
     /// Operator table: (code, password, supervisor?).
@@ -83,6 +90,7 @@ impl SimConfig {
             timeout: Duration::from_secs(5),
             retries: 3,
             merchant_name: "银联测试商户".into(),
+            auto_sign_off: false,
             max_transactions: 500,
             operators: vec![
                 ("00".into(), "123456".into(), true),
@@ -105,6 +113,10 @@ pub struct LogEntry {
     pub auth_code: Option<String>,
     pub date: String,
     pub voided: bool,
+    /// Reported in a batch upload of this batch (resume skips these).
+    pub uploaded: bool,
+    /// Offline transactions: the stored 0220, `None` once delivered.
+    pub pending_offline: Option<Message>,
 }
 
 /// A reversal waiting to be sent.
@@ -154,6 +166,14 @@ pub struct SimTerminal<L: HostLink> {
     pub test_mode: bool,
     /// Everything printed, oldest first.
     pub printed: Vec<String>,
+    /// Why the last exchange produced no answer: "98" timeout, "06" network error.
+    last_failure: Option<&'static str>,
+    /// Locked by the operator (seed 6.1.4.4): no transactions until unlocked.
+    pub locked: bool,
+    /// A batch upload was interrupted: the 0510 flags it answers; settle resumes it.
+    pub upload_pending: Option<(char, char)>,
+    /// Offline transactions the centre refused on upload (printed on the failure list).
+    pub failed_offline: Vec<LogEntry>,
     last_slip: Option<crate::receipt::SalesSlip>,
 }
 
@@ -181,6 +201,10 @@ impl<L: HostLink> SimTerminal<L> {
             test_mode: false,
             printed: Vec::new(),
             last_slip: None,
+            last_failure: None,
+            locked: false,
+            upload_pending: None,
+            failed_offline: Vec::new(),
         }
     }
 
@@ -230,7 +254,11 @@ impl<L: HostLink> SimTerminal<L> {
             txn: kind,
             expiry: Some(card.expiry.clone()),
             batch: self.batch.clone(),
-            voucher: req.text(11).unwrap_or("").to_string(),
+            voucher: if self.config.faults.missing_voucher_on_slip {
+                String::new()
+            } else {
+                req.text(11).unwrap_or("").to_string()
+            },
             auth_code: resp.text(38).map(str::to_string),
             year: "2026".into(),
             date: self.clock.0.clone(),
@@ -350,7 +378,15 @@ impl<L: HostLink> SimTerminal<L> {
                     mac_ok || self.config.faults.ignore_response_mac,
                 )))
             }
-            Err(LinkError::Timeout(_) | LinkError::Closed(_)) => Ok(None),
+            Err(LinkError::Timeout(_)) => {
+                self.last_failure = Some("98");
+                Ok(None)
+            }
+            // A dropped or refused link is a network error: reversal reason 06 (BW).
+            Err(LinkError::Closed(_) | LinkError::Connect { .. } | LinkError::Io(_)) => {
+                self.last_failure = Some("06");
+                Ok(None)
+            }
             Err(e) => Err(TerminalError::Internal(e.to_string())),
         }
     }
@@ -496,6 +532,9 @@ impl<L: HostLink> SimTerminal<L> {
         if !self.signed_in || self.must_sign_in {
             return Err(TerminalError::NotSignedIn);
         }
+        if self.locked {
+            return self.refuse("终端已锁定 terminal locked");
+        }
         if kind != TxnKind::BalanceInquiry {
             self.storage_ok()?;
         }
@@ -513,6 +552,9 @@ impl<L: HostLink> SimTerminal<L> {
         let amount = req.text(4).and_then(|a| a.parse().ok()).unwrap_or(0);
         let sent = req.clone();
         let Some((resp, mac_ok)) = self.exchange(req).await? else {
+            if let (Some(r), Some(reason)) = (self.reversal.as_mut(), self.last_failure) {
+                r.reason = reason;
+            }
             self.display = "交易超时,请重试".into();
             return Ok(Outcome {
                 code: None,
@@ -529,6 +571,16 @@ impl<L: HostLink> SimTerminal<L> {
             self.display = "MAC校验错,请重新签到".into();
             return Ok(Outcome {
                 code: Some("A0".into()),
+                display: self.display.clone(),
+            });
+        }
+        if reversible && code == "00" && self.config.faults.fail_after_approval {
+            if let Some(r) = self.reversal.as_mut() {
+                r.reason = "96";
+            }
+            self.display = "交易失败,已冲正 (96)".into();
+            return Ok(Outcome {
+                code: Some("96".into()),
                 display: self.display.clone(),
             });
         }
@@ -554,6 +606,8 @@ impl<L: HostLink> SimTerminal<L> {
                 auth_code: resp.text(38).map(str::to_string),
                 date: self.clock.0.clone(),
                 voided: false,
+                uploaded: false,
+                pending_offline: None,
             });
             self.display = "交易成功".into();
             if kind != TxnKind::BalanceInquiry {
@@ -676,13 +730,19 @@ impl<L: HostLink> SimTerminal<L> {
         t
     }
 
-    /// Batch settlement (0500), with batch upload (0320) when the centre does not balance.
-    /// Returns the 0510 result flags (RMB, foreign).
+    /// Batch settlement (0500): pending reversal and offline transactions first, batch upload
+    /// (0320) when the centre does not balance, resuming an interrupted upload at its break
+    /// point. Returns the 0510 result flags (RMB, foreign).
     pub async fn settle(&mut self) -> Result<(char, char), TerminalError> {
         if !self.signed_in {
             return Err(TerminalError::NotSignedIn);
         }
         self.flush_reversal().await?;
+        self.trickle_offline().await?;
+        if let Some(flags) = self.upload_pending {
+            self.batch_upload().await?;
+            return self.close_batch(flags).await;
+        }
         let (da, dc, ca, cc) = self.totals();
         let f48 = format!("{da:012}{dc:03}{ca:012}{cc:03}0{}", "0".repeat(31));
         let stan = self.next_trace();
@@ -696,7 +756,7 @@ impl<L: HostLink> SimTerminal<L> {
             .with(63, format!("{:<3}", self.config.operator));
         let Some((resp, _)) = self.exchange(msg).await? else {
             self.display = "结算超时".into();
-            return Err(TerminalError::Internal("no 0510".into()));
+            return self.refuse("结算超时 no answer to 0500");
         };
         let r48 = resp.text(48).unwrap_or("");
         let flags = (
@@ -719,32 +779,67 @@ impl<L: HostLink> SimTerminal<L> {
             },
         ));
         if flags != ('1', '1') {
+            self.upload_pending = Some(flags);
             self.batch_upload().await?;
         }
+        self.close_batch(flags).await
+    }
+
+    /// Send stored offline transactions (0220); 00 or 94 means delivered, anything else goes
+    /// on the failure list (seed 6.3.2).
+    async fn trickle_offline(&mut self) -> Result<(), TerminalError> {
+        for i in 0..self.log.len() {
+            let Some(mut msg) = self.log[i].pending_offline.clone() else {
+                continue;
+            };
+            self.mac(&mut msg)?;
+            let Some((resp, _)) = self.exchange(msg).await? else {
+                return self.refuse("离线交易上送失败 offline upload got no answer");
+            };
+            let code = resp.text(39).unwrap_or("").to_string();
+            self.log[i].pending_offline = None;
+            if code == "00" || code == "94" {
+                if let Some(rrn) = resp.text(37) {
+                    self.log[i].rrn = rrn.to_string();
+                }
+            } else {
+                self.failed_offline.push(self.log[i].clone());
+            }
+        }
+        let failed: Vec<String> = self.failed_offline.iter().map(|e| e.stan.clone()).collect();
+        self.log.retain(|e| !failed.contains(&e.stan));
+        Ok(())
+    }
+
+    async fn close_batch(&mut self, flags: (char, char)) -> Result<(char, char), TerminalError> {
         self.display = if flags == ('1', '1') {
             "对帐平".into()
         } else {
             "对帐不平,已批上送".into()
         };
+        self.upload_pending = None;
         self.log.clear();
         if !self.config.faults.stale_batch {
             let n: u32 = self.batch.parse().unwrap_or(0);
             self.batch = format!("{:06}", if n >= 999_999 { 1 } else { n + 1 });
         }
+        if self.config.auto_sign_off {
+            self.sign_off().await?;
+        }
         Ok(flags)
     }
 
-    /// Upload the batch's approved online transactions, 8 per 0320, then the end message.
+    /// Upload approved online transactions not yet uploaded, 8 per 0320 (201), offline ones one
+    /// per 0320 with their original fields, then the end message (202) with the total count.
+    /// An unanswered 0320 stops the upload; the next `settle` resumes from there.
     async fn batch_upload(&mut self) -> Result<(), TerminalError> {
-        let items: Vec<LogEntry> = self
-            .log
-            .iter()
-            .filter(|e| e.kind == TxnKind::Purchase)
-            .cloned()
+        let online: Vec<usize> = (0..self.log.len())
+            .filter(|i| self.log[*i].kind == TxnKind::Purchase && !self.log[*i].uploaded)
             .collect();
-        for chunk in items.chunks(8) {
+        for chunk in online.chunks(8) {
             let mut f48 = format!("{:02}", chunk.len());
-            for e in chunk {
+            for &i in chunk {
+                let e = &self.log[i];
                 f48.push_str(&format!("00{}{:0>20}{:012}", e.stan, e.pan, e.amount));
             }
             let stan = self.next_trace();
@@ -755,17 +850,77 @@ impl<L: HostLink> SimTerminal<L> {
                     .with(42, self.config.mid.as_str())
                     .with(48, f48)
                     .with(60, format!("00{}201", self.batch));
-            self.exchange(msg).await?;
+            if self.exchange(msg).await?.is_none() {
+                self.display = "批上送中断,请重新结算".into();
+                return self.refuse("批上送中断 batch upload interrupted; settle again to resume");
+            }
+            for &i in chunk {
+                self.log[i].uploaded = true;
+            }
         }
+        let total = self.log.iter().filter(|e| e.uploaded).count();
         let stan = self.next_trace();
         let end = Message::new(Mti::parse("0320").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
             .with(41, self.config.tid.as_str())
             .with(42, self.config.mid.as_str())
-            .with(48, format!("{:04}", items.len()))
+            .with(48, format!("{total:04}"))
             .with(60, format!("00{}202", self.batch));
-        self.exchange(end).await?;
+        if self.exchange(end).await?.is_none() {
+            self.display = "批上送中断,请重新结算".into();
+            return self
+                .refuse("批上送结束报文无应答 upload end unanswered; settle again to resume");
+        }
         Ok(())
+    }
+
+    /// Offline settlement (离线结算): stored now with the issuer's phone authorisation code, sent
+    /// as 0220 before the next settlement.
+    pub async fn offline_settlement(
+        &mut self,
+        pan: &str,
+        expiry: &str,
+        amount: u64,
+        auth_code: &str,
+    ) -> Result<Outcome, TerminalError> {
+        if !self.signed_in {
+            return Err(TerminalError::NotSignedIn);
+        }
+        self.storage_ok()?;
+        let stan = self.next_trace();
+        let msg = Message::new(Mti::parse("0220").map_err(|e| TerminalError::Internal(e.reason))?)
+            .with(2, pan)
+            .with(3, "000000")
+            .with(4, format!("{amount:012}"))
+            .with(11, stan.as_str())
+            .with(14, expiry)
+            .with(22, "012")
+            .with(25, "00")
+            .with(38, format!("{auth_code:<6}"))
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(49, "156")
+            .with(60, format!("30{}", self.batch))
+            .with(61, format!("{}00{}", "0".repeat(16), "0".repeat(11)))
+            .with(63, "CUP")
+            .with(64, Value::Binary(vec![0; 8]));
+        self.log.push(LogEntry {
+            kind: TxnKind::OfflineSettlement,
+            stan,
+            pan: pan.to_string(),
+            amount,
+            rrn: String::new(),
+            auth_code: Some(auth_code.to_string()),
+            date: self.clock.0.clone(),
+            voided: false,
+            uploaded: false,
+            pending_offline: Some(msg),
+        });
+        self.display = "离线结算已保存".into();
+        Ok(Outcome {
+            code: None,
+            display: self.display.clone(),
+        })
     }
 
     pub async fn pre_auth(
@@ -983,6 +1138,36 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
 
     fn read_display(&self) -> String {
         self.display.clone()
+    }
+
+    async fn offline_settlement(
+        &mut self,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+    ) -> Result<Outcome, TerminalError> {
+        SimTerminal::offline_settlement(self, &card.pan, &card.expiry, amount, auth_code).await
+    }
+
+    fn lock(&mut self) {
+        self.locked = true;
+        self.display = "终端已锁定".into();
+    }
+
+    fn unlock(&mut self, password: &str) -> Result<(), TerminalError> {
+        let code = self.operator.clone().unwrap_or_default();
+        if self
+            .config
+            .operators
+            .iter()
+            .any(|(c, p, sup)| (c == &code || *sup) && p == password)
+        {
+            self.locked = false;
+            self.display = "已解锁".into();
+            Ok(())
+        } else {
+            self.refuse("密码错 wrong password")
+        }
     }
 
     fn last_receipt(&self) -> Option<String> {
