@@ -601,3 +601,54 @@ async fn transcript_snapshot() {
     insta::assert_json_snapshot!("host_transcript", records);
     h.shutdown().await;
 }
+
+/// Behaviour delays are precise to ±2 ms, measured between the request and answer records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delays_are_precise_to_two_milliseconds() {
+    let mut b = Behaviours::default();
+    b.push(Behaviour::new(
+        Matcher {
+            txn: Some("echo_test".into()),
+            ..Default::default()
+        },
+        vec![Action::Delay { ms: 250 }],
+    ));
+    let h = host(b).await;
+    let mut link = TcpLink::new(h.addr, false);
+    for _ in 0..5 {
+        let echo = Message::new(Mti::parse("0820").unwrap())
+            .with(41, TID)
+            .with(42, MID)
+            .with(60, "00000001301");
+        let f = Frame {
+            tpdu: Some(posconf::iso8583::Tpdu([0x60, 0, 3, 0, 0])),
+            header: Some(Header([0x60, 0x31, 0, 0x31, 0, 0])),
+            message: echo,
+        };
+        link.exchange(&f.payload(&cup_codec()).unwrap(), Duration::from_secs(2))
+            .await
+            .unwrap();
+    }
+    let frames: Vec<_> = h
+        .transcript
+        .records()
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::Frame)
+        .collect();
+    let mut delays: Vec<f64> = frames
+        .chunks(2)
+        .map(|p| (p[1].ts_us - p[0].ts_us) as f64 / 1000.0)
+        .collect();
+    delays.sort_by(|a, b| a.total_cmp(b));
+    let median = delays[delays.len() / 2];
+    // The request is timestamped a few microseconds after the delay starts counting.
+    assert!(
+        (249.9..=252.0).contains(&median),
+        "median delay {median} ms, all {delays:?}"
+    );
+    assert!(
+        delays.iter().all(|d| *d >= 249.9 && *d < 260.0),
+        "{delays:?}"
+    );
+    h.shutdown().await;
+}

@@ -546,3 +546,69 @@ async fn lock_and_a_slip_missing_its_voucher() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adjust_with_tip_and_the_detail_slip() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    assert!(t.purchase(&card, 10_000).await.unwrap().approved());
+    assert!(t.purchase(&card, 2_000).await.unwrap().approved());
+    let (v1, v2) = (t.log[0].stan.clone(), t.log[1].stan.clone());
+    t.adjust(&v1, 0, 1_500).await.unwrap();
+    t.adjust(&v2, 1_800, 0).await.unwrap();
+    let detail = t.detail_slip();
+    assert!(
+        detail.contains("ADJUST") && detail.contains("115.00") && detail.contains("18.00"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains(" 100.00 "),
+        "adjusted originals are not listed twice: {detail}"
+    );
+    assert_eq!(
+        t.settle().await.unwrap(),
+        ('1', '1'),
+        "adjusted originals count only through their adjustments"
+    );
+    assert_eq!(balance(&h), 1_000_000 - 11_500 - 1_800);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_centre_asks_for_a_parameter_download_and_status_upload_works() {
+    let mut b = Behaviours::default();
+    b.push(
+        Behaviour::new(
+            Matcher {
+                txn: Some("purchase".into()),
+                ..Default::default()
+            },
+            vec![Action::RequestParams],
+        )
+        .times(1),
+    );
+    let h = host(b).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert!(t.params_due, "header processing requirement 1 noticed");
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert!(!t.params_due);
+    assert_eq!(t.params.get("tip_percent").map(String::as_str), Some("15"));
+    assert_eq!(
+        t.config.timeout,
+        Duration::from_secs(60),
+        "timeout_s applied"
+    );
+    let mtis: Vec<String> = requests(&h).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(
+        mtis,
+        ["0800", "0200", "0800", "0200"],
+        "download before the next transaction"
+    );
+    assert_eq!(t.upload_status().await.unwrap().code.as_deref(), Some("00"));
+    h.shutdown().await;
+}

@@ -133,6 +133,7 @@ async fn serve_connection(
                     return;
                 }
                 Ok(Some((range, used))) => {
+                    let received_at = tokio::time::Instant::now();
                     let frame_bytes = buf[..used].to_vec();
                     let payload = &buf[range];
                     let handled = match decode_frame(&codec, payload, Framing::Bare) {
@@ -175,7 +176,7 @@ async fn serve_connection(
                         return;
                     };
                     if handled.delay_ms > 0 {
-                        tokio::time::sleep(Duration::from_millis(handled.delay_ms)).await;
+                        precise_delay(received_at, handled.delay_ms).await;
                     }
                     if handled.close {
                         let _ = stream.shutdown().await;
@@ -250,6 +251,18 @@ async fn serve_connection(
         }
     };
     transcript.write(Record::event(conn, RecordKind::Disconnect, reason));
+}
+
+/// Hold an answer until `ms` after the request arrived, to within a fraction of a millisecond:
+/// sleep to 1 ms short of the deadline (timer granularity), then yield until it passes.
+pub async fn precise_delay(from: tokio::time::Instant, ms: u64) {
+    let deadline = from + Duration::from_millis(ms);
+    if let Some(coarse) = deadline.checked_sub(Duration::from_millis(1)) {
+        tokio::time::sleep_until(coarse).await;
+    }
+    while tokio::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// A 39=30 (format error) answer for a request that decoded far enough to be identified.

@@ -92,6 +92,15 @@ pub trait Terminal {
         amount: u64,
         auth_code: &str,
     ) -> Result<Outcome, TerminalError>;
+    /// Settlement adjust (32) or adjust with tip (34) of a transaction of this batch.
+    async fn adjust(
+        &mut self,
+        voucher: &str,
+        new_amount: u64,
+        tip: u64,
+    ) -> Result<Outcome, TerminalError>;
+    /// Parameter download (0800, 60.3 = 360).
+    async fn download_parameters(&mut self) -> Result<Outcome, TerminalError>;
     /// Lock the terminal (seed 6.1.4.4); the operator's or a supervisor's password unlocks it.
     fn lock(&mut self);
     fn unlock(&mut self, password: &str) -> Result<(), TerminalError>;

@@ -115,6 +115,10 @@ pub struct LogEntry {
     pub voided: bool,
     /// Reported in a batch upload of this batch (resume skips these).
     pub uploaded: bool,
+    /// Replaced by a settlement adjust.
+    pub adjusted: bool,
+    /// Tip added by an adjust (34), in fen.
+    pub tip: u64,
     /// Offline transactions: the stored 0220, `None` once delivered.
     pub pending_offline: Option<Message>,
 }
@@ -174,6 +178,10 @@ pub struct SimTerminal<L: HostLink> {
     pub upload_pending: Option<(char, char)>,
     /// Offline transactions the centre refused on upload (printed on the failure list).
     pub failed_offline: Vec<LogEntry>,
+    /// The centre asked (header nibble 1) for a parameter download.
+    pub params_due: bool,
+    /// Parameters received by the last download.
+    pub params: std::collections::BTreeMap<String, String>,
     last_slip: Option<crate::receipt::SalesSlip>,
 }
 
@@ -205,6 +213,8 @@ impl<L: HostLink> SimTerminal<L> {
             locked: false,
             upload_pending: None,
             failed_offline: Vec::new(),
+            params_due: false,
+            params: std::collections::BTreeMap::new(),
         }
     }
 
@@ -361,10 +371,14 @@ impl<L: HostLink> SimTerminal<L> {
                 let d = decode_frame(&self.codec, &reply, Framing::Bare).map_err(|e| {
                     TerminalError::Internal(format!("response does not decode: {e}"))
                 })?;
-                if d.header.is_some_and(|h| {
-                    h.processing_request() == crate::iso8583::ProcessingRequest::SignInAgain
-                }) {
-                    self.must_sign_in = true;
+                match d.header.map(|h| h.processing_request()) {
+                    Some(crate::iso8583::ProcessingRequest::SignInAgain) => {
+                        self.must_sign_in = true
+                    }
+                    Some(crate::iso8583::ProcessingRequest::DownloadParameters) => {
+                        self.params_due = true
+                    }
+                    _ => {}
                 }
                 let mac_ok = match (d.message.bytes(64), d.mab(&reply), &self.keys) {
                     (Some(found), Some(mab), Some(keys)) => MacAlgorithm::CupEcb
@@ -535,6 +549,9 @@ impl<L: HostLink> SimTerminal<L> {
         if self.locked {
             return self.refuse("终端已锁定 terminal locked");
         }
+        if self.params_due {
+            self.download_parameters().await?;
+        }
         if kind != TxnKind::BalanceInquiry {
             self.storage_ok()?;
         }
@@ -607,6 +624,8 @@ impl<L: HostLink> SimTerminal<L> {
                 date: self.clock.0.clone(),
                 voided: false,
                 uploaded: false,
+                adjusted: false,
+                tip: 0,
                 pending_offline: None,
             });
             self.display = "交易成功".into();
@@ -709,12 +728,15 @@ impl<L: HostLink> SimTerminal<L> {
         let mut t = (0u64, 0u32, 0u64, 0u32);
         for e in &self.log {
             match e.kind {
+                // An adjusted original counts only through its adjustment (seed 6.3.2).
+                TxnKind::Purchase | TxnKind::CompletionRequest | TxnKind::OfflineSettlement
+                    if e.adjusted => {}
                 TxnKind::Purchase
                 | TxnKind::CompletionRequest
                 | TxnKind::OfflineSettlement
                 | TxnKind::Adjust
                 | TxnKind::AdjustTip => {
-                    t.0 += e.amount;
+                    t.0 += e.amount + e.tip;
                     t.1 += 1;
                 }
                 TxnKind::Refund | TxnKind::PurchaseVoid | TxnKind::CompletionVoid => {
@@ -914,6 +936,8 @@ impl<L: HostLink> SimTerminal<L> {
             date: self.clock.0.clone(),
             voided: false,
             uploaded: false,
+            adjusted: false,
+            tip: 0,
             pending_offline: Some(msg),
         });
         self.display = "离线结算已保存".into();
@@ -971,6 +995,188 @@ impl<L: HostLink> SimTerminal<L> {
             true,
         )
         .await
+    }
+
+    /// Settlement adjust of an earlier purchase or offline settlement (32: new amount; 34: the
+    /// same amount plus a tip in 48). Stored and trickled before the next settlement.
+    pub async fn adjust(
+        &mut self,
+        voucher: &str,
+        new_amount: u64,
+        tip: u64,
+    ) -> Result<Outcome, TerminalError> {
+        if !self.signed_in {
+            return Err(TerminalError::NotSignedIn);
+        }
+        self.storage_ok()?;
+        let Some(i) = self.log.iter().position(|e| {
+            e.stan == voucher
+                && matches!(e.kind, TxnKind::Purchase | TxnKind::OfflineSettlement)
+                && !e.voided
+                && !e.adjusted
+        }) else {
+            return Err(TerminalError::NoOriginal(voucher.to_string()));
+        };
+        if self.log[i].pending_offline.is_some() {
+            return self
+                .refuse("原交易尚未上送 adjust an offline transaction after it was delivered");
+        }
+        let orig = self.log[i].clone();
+        let (kind, type601, amount) = if tip > 0 {
+            (TxnKind::AdjustTip, "34", orig.amount)
+        } else {
+            (TxnKind::Adjust, "32", new_amount)
+        };
+        let stan = self.next_trace();
+        let mut msg =
+            Message::new(Mti::parse("0220").map_err(|e| TerminalError::Internal(e.reason))?)
+                .with(2, orig.pan.as_str())
+                .with(3, "000000")
+                .with(4, format!("{amount:012}"))
+                .with(11, stan.as_str())
+                .with(22, "012")
+                .with(25, "00")
+                .with(37, orig.rrn.as_str())
+                .with(41, self.config.tid.as_str())
+                .with(42, self.config.mid.as_str())
+                .with(49, "156")
+                .with(60, format!("{type601}{}", self.batch))
+                .with(61, format!("{}{}{}", self.batch, orig.stan, orig.date))
+                .with(63, "CUP")
+                .with(64, Value::Binary(vec![0; 8]));
+        if let Some(a) = &orig.auth_code {
+            msg.set(38, format!("{a:<6}"));
+        }
+        if tip > 0 {
+            msg.set(48, format!("{tip:012}"));
+        }
+        self.log[i].adjusted = true;
+        self.log.push(LogEntry {
+            kind,
+            stan,
+            pan: orig.pan.clone(),
+            amount,
+            rrn: String::new(),
+            auth_code: orig.auth_code.clone(),
+            date: self.clock.0.clone(),
+            voided: false,
+            uploaded: false,
+            adjusted: false,
+            tip,
+            pending_offline: Some(msg),
+        });
+        self.display = "结算调整已保存".into();
+        Ok(Outcome {
+            code: None,
+            display: self.display.clone(),
+        })
+    }
+
+    /// The settlement detail slip (结算明细单): one line per transaction, then the offline
+    /// transactions the centre refused.
+    pub fn detail_slip(&self) -> String {
+        let line = |e: &LogEntry| {
+            let pan = if matches!(e.kind, TxnKind::PreAuth | TxnKind::OfflineSettlement) {
+                e.pan.clone()
+            } else {
+                crate::iso8583::mask::mask_pan(&e.pan)
+            };
+            format!(
+                "{} {:<4} {:<6} {:>10} {pan}\n",
+                e.stan,
+                crate::receipt::slip_name_en(e.kind),
+                e.auth_code.as_deref().unwrap_or("").trim(),
+                format!(
+                    "{}.{:02}",
+                    (e.amount + e.tip) / 100,
+                    (e.amount + e.tip) % 100
+                )
+            )
+        };
+        let mut out = String::from("结算明细单 / DETAIL REPORT\n凭证号 类型 授权码 金额 卡号\nVOUCHER TYPE AUTH NO AMOUNT CARD NO.\n");
+        for e in self.log.iter().filter(|e| !e.adjusted) {
+            out.push_str(&line(e));
+        }
+        if !self.failed_offline.is_empty() {
+            out.push_str("上送后被平台拒绝交易明细 / OFFLINE REFUSED\n");
+            for e in &self.failed_offline {
+                out.push_str(&line(e));
+            }
+        }
+        out
+    }
+
+    /// Parameter download (0800, 60.3 = 360): apply the values the centre sends.
+    pub async fn download_parameters(&mut self) -> Result<Outcome, TerminalError> {
+        self.params_due = false;
+        let msg = Message::new(Mti::parse("0800").map_err(|e| TerminalError::Internal(e.reason))?)
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(60, format!("00{}360", self.batch));
+        let Some((resp, _)) = self.exchange(msg).await? else {
+            return Ok(Outcome {
+                code: None,
+                display: "参数下载失败".into(),
+            });
+        };
+        let text = resp
+            .bytes(62)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        for pair in text.split(';').filter(|p| !p.is_empty()) {
+            if let Some((k, v)) = pair.split_once('=') {
+                self.params.insert(k.to_string(), v.to_string());
+            }
+        }
+        if let Some(v) = self
+            .params
+            .get("timeout_s")
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            self.config.timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = self.params.get("retries").and_then(|v| v.parse().ok()) {
+            self.config.retries = v;
+        }
+        if let Some(v) = self
+            .params
+            .get("max_transactions")
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            self.config.max_transactions = v.max(300);
+        }
+        if let Some(v) = self.params.get("auto_sign_off") {
+            self.config.auto_sign_off = v == "1";
+        }
+        if let Some(v) = self.params.get("merchant_name") {
+            self.config.merchant_name = v.clone();
+        }
+        self.display = "参数下载成功".into();
+        Ok(Outcome {
+            code: resp.text(39).map(str::to_string),
+            display: self.display.clone(),
+        })
+    }
+
+    /// Status upload (0820, 60.3 = 362): posconf's documented `name=value;` layout in 62.
+    pub async fn upload_status(&mut self) -> Result<Outcome, TerminalError> {
+        let status = format!(
+            "batch={};trace={:06};log={};test={}",
+            self.batch,
+            self.trace,
+            self.log.len(),
+            u8::from(self.test_mode)
+        );
+        let msg = Message::new(Mti::parse("0820").map_err(|e| TerminalError::Internal(e.reason))?)
+            .with(41, self.config.tid.as_str())
+            .with(42, self.config.mid.as_str())
+            .with(60, format!("00{}362", self.batch))
+            .with(62, Value::Binary(status.into_bytes()));
+        let out = self.exchange(msg).await?;
+        Ok(Outcome {
+            code: out.and_then(|(m, _)| m.text(39).map(str::to_string)),
+            display: "状态上送".into(),
+        })
     }
 
     /// Sign-off (0820, 60.3 = 002).
@@ -1147,6 +1353,19 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
         auth_code: &str,
     ) -> Result<Outcome, TerminalError> {
         SimTerminal::offline_settlement(self, &card.pan, &card.expiry, amount, auth_code).await
+    }
+
+    async fn adjust(
+        &mut self,
+        voucher: &str,
+        new_amount: u64,
+        tip: u64,
+    ) -> Result<Outcome, TerminalError> {
+        SimTerminal::adjust(self, voucher, new_amount, tip).await
+    }
+
+    async fn download_parameters(&mut self) -> Result<Outcome, TerminalError> {
+        SimTerminal::download_parameters(self).await
     }
 
     fn lock(&mut self) {
