@@ -81,6 +81,22 @@ async fn host_process_serves_records_and_stops_on_ctrl_c() {
         "no KEK in the transcript"
     );
 
+    // The reference terminal's scripted day against the same process: every step approved.
+    let day = Command::new(env!("CARGO_BIN_EXE_posconf"))
+        .args(["sim", "--host", &addr])
+        .output()
+        .expect("run posconf sim");
+    let out = String::from_utf8_lossy(&day.stdout);
+    assert!(
+        day.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&day.stderr)
+    );
+    assert!(
+        out.contains("settlement       11") && out.contains("银联POS签购单"),
+        "{out}"
+    );
+
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

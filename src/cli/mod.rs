@@ -142,6 +142,24 @@ enum Command {
         #[arg(long, default_value_t = 9600)]
         baud: u32,
     },
+    /// Run the reference terminal against a centre (e.g. `posconf host`): a scripted business
+    /// day — sign-in, purchase, balance, void, refund, settlement, sign-off — printing each
+    /// outcome and slip. Exit 0 when every step was approved, 1 otherwise, 2 on set-up errors.
+    Sim {
+        /// The centre's address.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        host: std::net::SocketAddr,
+        /// Test card (name in the cards fixture).
+        #[arg(long, default_value = "good")]
+        card: String,
+        /// Purchase amount in fen.
+        #[arg(long, default_value_t = 12_345)]
+        amount: u64,
+        #[arg(long)]
+        terminals: Option<PathBuf>,
+        #[arg(long)]
+        cards: Option<PathBuf>,
+    },
     /// Build a frame from the JSON/YAML document `decode --format json` prints; prints hex.
     ///
     /// Exit codes: 0 built, 2 the document is invalid (the error names the key).
@@ -326,6 +344,20 @@ pub fn main() -> i32 {
                 2
             }
         },
+        Command::Sim {
+            host,
+            card,
+            amount,
+            terminals,
+            cards,
+        } => match run_sim(host, &card, amount, terminals, cards) {
+            Ok(true) => 0,
+            Ok(false) => 1,
+            Err(e) => {
+                eprintln!("posconf sim: {e}");
+                2
+            }
+        },
         Command::Encode {
             file,
             mak,
@@ -447,5 +479,113 @@ fn run_host(
         handle.shutdown().await;
         println!("posconf host stopped; transcript {}", transcript.display());
         Ok(())
+    })
+}
+
+/// A scripted business day on the reference terminal; `Ok(false)` when a step was not approved.
+fn run_sim(
+    host: std::net::SocketAddr,
+    card_name: &str,
+    amount: u64,
+    terminals: Option<PathBuf>,
+    cards: Option<PathBuf>,
+) -> Result<bool, String> {
+    use crate::terminal::link::TcpLink;
+    use crate::terminal::sim::{CardInput, SimConfig, SimTerminal};
+    use crate::terminal::Terminal;
+    let fixtures =
+        crate::fixtures::Fixtures::load_or_builtin(terminals.as_deref(), cards.as_deref())
+            .map_err(|e| e.to_string())?;
+    let t = fixtures
+        .terminals
+        .first()
+        .ok_or("no terminal in the fixture")?;
+    let c = fixtures
+        .card(card_name)
+        .ok_or_else(|| format!("no card named {card_name:?} in the cards fixture"))?;
+    let mut cfg = SimConfig::default_terminal(t.active_kek().map_err(|e| e.to_string())?);
+    cfg.tid = t.tid.clone();
+    cfg.mid = t.mid.clone();
+    cfg.merchant_name = t.merchant_name.clone();
+    let card = CardInput {
+        pan: c.pan.clone(),
+        track2: c.track2.clone(),
+        expiry: c.expiry.clone(),
+        pin: Some(c.pin.expose().to_string()),
+    };
+    let supervisor = t
+        .operators
+        .iter()
+        .find(|o| o.role == crate::fixtures::Role::Supervisor)
+        .map(|o| o.password.expose().to_string())
+        .unwrap_or_default();
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let mut sim = SimTerminal::new(cfg, TcpLink::new(host, false));
+        fn step(
+            name: &str,
+            r: Result<crate::terminal::Outcome, crate::terminal::TerminalError>,
+        ) -> bool {
+            match r {
+                Ok(o) => {
+                    println!(
+                        "{name:<16} {:<4} {}",
+                        o.code.as_deref().unwrap_or("-"),
+                        o.display
+                    );
+                    o.code.as_deref().is_none_or(|c| c == "00")
+                }
+                Err(e) => {
+                    println!("{name:<16} ERR  {e}");
+                    false
+                }
+            }
+        }
+        if !step("sign-in", Terminal::pos_sign_in(&mut sim).await) {
+            return Ok(false);
+        }
+        let mut all_ok = step("echo test", Terminal::echo_test(&mut sim).await);
+        all_ok &= step(
+            "purchase",
+            Terminal::purchase(&mut sim, &card, amount).await,
+        );
+        if let Some(slip) = Terminal::last_receipt(&sim) {
+            println!("{slip}");
+        }
+        all_ok &= step("balance", Terminal::balance_inquiry(&mut sim, &card).await);
+        all_ok &= step("purchase", Terminal::purchase(&mut sim, &card, 100).await);
+        if let Some(v) = sim.log.last().map(|e| e.stan.clone()) {
+            all_ok &= step(
+                "void",
+                Terminal::void(&mut sim, &card, &v, &supervisor).await,
+            );
+        }
+        if let Some((rrn, date)) = sim.log.first().map(|e| (e.rrn.clone(), e.date.clone())) {
+            all_ok &= step(
+                "refund",
+                Terminal::refund(&mut sim, &card, 1, &rrn, &date, &supervisor).await,
+            );
+        }
+        match Terminal::settle(&mut sim).await {
+            Ok(flags) => {
+                println!(
+                    "{:<16} {}{}   {}",
+                    "settlement",
+                    flags.0,
+                    flags.1,
+                    sim.read_display()
+                );
+                all_ok &= flags == ('1', '1');
+                if let Some(slip) = Terminal::last_receipt(&sim) {
+                    println!("{slip}");
+                }
+            }
+            Err(e) => {
+                println!("{:<16} ERR  {e}", "settlement");
+                all_ok = false;
+            }
+        }
+        all_ok &= step("sign-off", Terminal::sign_off(&mut sim).await);
+        Ok(all_ok)
     })
 }

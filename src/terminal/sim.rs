@@ -185,6 +185,16 @@ pub struct SimTerminal<L: HostLink> {
     last_slip: Option<crate::receipt::SalesSlip>,
 }
 
+/// The terminal's calendar year (the centre sends only MMDD and hhmmss), China Standard Time.
+fn current_year() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        + 8 * 3600;
+    crate::host::centre::civil_from_days((secs / 86_400) as i64).0
+}
+
 fn ok_codes(code: &str) -> bool {
     matches!(code, "00" | "12" | "25")
 }
@@ -270,7 +280,7 @@ impl<L: HostLink> SimTerminal<L> {
                 req.text(11).unwrap_or("").to_string()
             },
             auth_code: resp.text(38).map(str::to_string),
-            year: "2026".into(),
+            year: current_year().to_string(),
             date: self.clock.0.clone(),
             time: self.clock.1.clone(),
             rrn: resp.text(37).map(str::to_string),
