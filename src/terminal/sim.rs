@@ -801,11 +801,21 @@ impl<L: HostLink> SimTerminal<L> {
                 merchant_no: self.config.mid.clone(),
                 terminal_no: self.config.tid.clone(),
                 batch: self.batch.clone(),
-                datetime: format!(
-                    "{} {}",
-                    resp.text(13).unwrap_or(""),
-                    resp.text(12).unwrap_or("")
-                ),
+                datetime: {
+                    let (d, t) = (
+                        resp.text(13).unwrap_or("0000"),
+                        resp.text(12).unwrap_or("000000"),
+                    );
+                    format!(
+                        "{}/{}/{} {}:{}:{}",
+                        current_year(),
+                        d.get(..2).unwrap_or(""),
+                        d.get(2..4).unwrap_or(""),
+                        t.get(..2).unwrap_or(""),
+                        t.get(2..4).unwrap_or(""),
+                        t.get(4..6).unwrap_or("")
+                    )
+                },
                 result: flags,
                 rmb: (da, dc, ca, cc),
             },
