@@ -83,7 +83,7 @@ async fn host_process_serves_records_and_stops_on_ctrl_c() {
 
     // The reference terminal's scripted day against the same process: every step approved.
     let day = Command::new(env!("CARGO_BIN_EXE_posconf"))
-        .args(["sim", "--host", &addr])
+        .args(["sim", "--host", &addr, "--terminal", "87654321"])
         .output()
         .expect("run posconf sim");
     let out = String::from_utf8_lossy(&day.stdout);
@@ -96,6 +96,27 @@ async fn host_process_serves_records_and_stops_on_ctrl_c() {
         out.contains("settlement       11") && out.contains("银联POS签购单"),
         "{out}"
     );
+
+    // The whole recorded conversation is conformant: `posconf check` exits 0; a torn file is
+    // read with a warning, garbage is exit 2.
+    let chk = Command::new(env!("CARGO_BIN_EXE_posconf"))
+        .args(["check", transcript.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&chk.stdout).expect("check JSON");
+    assert_eq!(chk.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["violations"].as_array().map(Vec::len), Some(0));
+    assert!(report["rules_evaluated"]
+        .as_array()
+        .is_some_and(|r| r.len() >= 10));
+    let junk = dir.join("junk.jsonl");
+    std::fs::write(&junk, "{not json}\n{}\n").unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_posconf"))
+        .args(["check", junk.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("junk.jsonl:1:"));
 
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -155,10 +155,26 @@ enum Command {
         /// Purchase amount in fen.
         #[arg(long, default_value_t = 12_345)]
         amount: u64,
+        /// Terminal id from the terminals fixture (default: the first).
+        #[arg(long)]
+        terminal: Option<String>,
         #[arg(long)]
         terminals: Option<PathBuf>,
         #[arg(long)]
         cards: Option<PathBuf>,
+    },
+    /// Re-run every conformance rule over a recorded transcript (from `posconf host` or a run).
+    ///
+    /// Exit codes: 0 conformant, 1 a rule is violated, 2 the transcript cannot be read.
+    Check {
+        transcript: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Show PAN, track and PIN-block bytes in clear in the violations.
+        #[arg(long)]
+        reveal: bool,
+        #[arg(long)]
+        profile: Option<PathBuf>,
     },
     /// Build a frame from the JSON/YAML document `decode --format json` prints; prints hex.
     ///
@@ -348,9 +364,10 @@ pub fn main() -> i32 {
             host,
             card,
             amount,
+            terminal,
             terminals,
             cards,
-        } => match run_sim(host, &card, amount, terminals, cards) {
+        } => match run_sim(host, &card, amount, terminal.as_deref(), terminals, cards) {
             Ok(true) => 0,
             Ok(false) => 1,
             Err(e) => {
@@ -358,6 +375,37 @@ pub fn main() -> i32 {
                 2
             }
         },
+        Command::Check {
+            transcript,
+            format,
+            reveal,
+            profile,
+        } => {
+            let run = || -> Result<i32, String> {
+                let profile = load_profile(profile.as_ref())?;
+                let codec = profile.codec().map_err(|e| e.to_string())?;
+                let (records, warning) =
+                    crate::transcript::read_transcript(&transcript).map_err(|e| e.to_string())?;
+                if let Some(w) = warning {
+                    eprintln!("posconf check: warning: {w}");
+                }
+                let t = crate::checks::Transcript::from_records(&records, &codec);
+                let mut report = crate::checks::check(&t);
+                crate::checks::attach_bytes(&mut report, &t, &codec, reveal);
+                match format {
+                    Format::Json => println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                    ),
+                    Format::Text => print!("{}", crate::checks::to_text(&report)),
+                }
+                Ok(i32::from(!report.violations.is_empty()))
+            };
+            run().unwrap_or_else(|e| {
+                eprintln!("posconf check: {e}");
+                2
+            })
+        }
         Command::Encode {
             file,
             mak,
@@ -487,6 +535,7 @@ fn run_sim(
     host: std::net::SocketAddr,
     card_name: &str,
     amount: u64,
+    tid: Option<&str>,
     terminals: Option<PathBuf>,
     cards: Option<PathBuf>,
 ) -> Result<bool, String> {
@@ -496,10 +545,15 @@ fn run_sim(
     let fixtures =
         crate::fixtures::Fixtures::load_or_builtin(terminals.as_deref(), cards.as_deref())
             .map_err(|e| e.to_string())?;
-    let t = fixtures
-        .terminals
-        .first()
-        .ok_or("no terminal in the fixture")?;
+    let t = match tid {
+        Some(tid) => fixtures
+            .terminal(tid)
+            .ok_or_else(|| format!("no terminal {tid:?} in the terminals fixture"))?,
+        None => fixtures
+            .terminals
+            .first()
+            .ok_or("no terminal in the fixture")?,
+    };
     let c = fixtures
         .card(card_name)
         .ok_or_else(|| format!("no card named {card_name:?} in the cards fixture"))?;

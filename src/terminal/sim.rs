@@ -503,6 +503,16 @@ impl<L: HostLink> SimTerminal<L> {
         amount: Option<u64>,
         card: &CardInput,
     ) -> Result<Message, TerminalError> {
+        // Refuse locally before a trace number is consumed: a refused action sends nothing.
+        if !self.signed_in || self.must_sign_in {
+            return Err(TerminalError::NotSignedIn);
+        }
+        if self.locked {
+            return self.refuse("终端已锁定 terminal locked");
+        }
+        if type601 != "01" {
+            self.storage_ok()?;
+        }
         let condition = if matches!(type601, "10" | "11" | "20" | "21" | "24") {
             "06"
         } else {
@@ -925,8 +935,11 @@ impl<L: HostLink> SimTerminal<L> {
         amount: u64,
         auth_code: &str,
     ) -> Result<Outcome, TerminalError> {
-        if !self.signed_in {
+        if !self.signed_in || self.must_sign_in {
             return Err(TerminalError::NotSignedIn);
+        }
+        if self.locked {
+            return self.refuse("终端已锁定 terminal locked");
         }
         self.storage_ok()?;
         let stan = self.next_trace();
@@ -1025,8 +1038,11 @@ impl<L: HostLink> SimTerminal<L> {
         new_amount: u64,
         tip: u64,
     ) -> Result<Outcome, TerminalError> {
-        if !self.signed_in {
+        if !self.signed_in || self.must_sign_in {
             return Err(TerminalError::NotSignedIn);
+        }
+        if self.locked {
+            return self.refuse("终端已锁定 terminal locked");
         }
         self.storage_ok()?;
         let Some(i) = self.log.iter().position(|e| {

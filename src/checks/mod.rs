@@ -1,0 +1,241 @@
+//! Always-on conformance rules over a recorded transcript. Each rule has an id and the seed-001
+//! requirement it enforces (ids of `shared/spec/cup-requirements.yaml`, verbatim); a violation
+//! names the message (MTI, trace), the field, expected vs found.
+//!
+//! Data flows one way: a run produces a transcript; these rules read it; reports read the
+//! violations. Rules see what the centre saw (frames in and out) and what it decided (journal
+//! events), never the terminal's internals.
+
+mod rules;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::iso8583::frame::{decode_frame, Framing, Header};
+use crate::iso8583::{Codec, Message};
+use crate::transcript::{Direction, Record, RecordKind};
+
+pub use rules::all_rules;
+
+/// One broken requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub requirement: &'static str,
+    pub mti: Option<String>,
+    pub stan: Option<String>,
+    pub field: Option<String>,
+    pub expected: Option<String>,
+    pub found: Option<String>,
+    pub message: String,
+    /// Transcript sequence number of the record at fault.
+    pub seq: Option<u64>,
+    /// Wire bytes of the named field (length prefix included), hex, masked unless revealed.
+    pub raw: Option<String>,
+}
+
+/// A decoded frame of the transcript.
+#[derive(Debug, Clone)]
+pub struct FrameRec {
+    pub seq: u64,
+    pub conn: u64,
+    pub dir: Direction,
+    pub header: Option<Header>,
+    pub message: Message,
+    pub raw: String,
+}
+
+impl FrameRec {
+    pub fn tid(&self) -> String {
+        self.message.text(41).unwrap_or("").trim_end().to_string()
+    }
+    pub fn stan(&self) -> Option<String> {
+        self.message.stan().map(str::to_string)
+    }
+}
+
+/// A transcript prepared for rules: frames in order, and the centre's journal events.
+pub struct Transcript {
+    pub frames: Vec<FrameRec>,
+    pub events: Vec<(u64, Json)>,
+}
+
+impl Transcript {
+    /// Decode the frame records (TCP or serial framing, detected per record).
+    pub fn from_records(records: &[Record], codec: &Codec) -> Transcript {
+        let mut frames = Vec::new();
+        let mut events = Vec::new();
+        for r in records {
+            match r.kind {
+                RecordKind::Frame => {
+                    let Some(raw) = r.raw.as_deref() else {
+                        continue;
+                    };
+                    let Ok(bytes) = hex::decode(raw) else {
+                        continue;
+                    };
+                    if let Ok(d) = decode_frame(codec, &bytes, Framing::Auto) {
+                        frames.push(FrameRec {
+                            seq: r.seq,
+                            conn: r.conn,
+                            dir: r.dir,
+                            header: d.header,
+                            message: d.message,
+                            raw: raw.to_string(),
+                        });
+                    }
+                }
+                RecordKind::Journal => {
+                    if let Some(e) = &r.event {
+                        events.push((r.seq, e.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Transcript { frames, events }
+    }
+
+    /// Requests the terminal sent, in order.
+    pub fn requests(&self) -> impl Iterator<Item = &FrameRec> {
+        self.frames.iter().filter(|f| f.dir == Direction::In)
+    }
+
+    /// The centre's answer to the request at `seq` (the next outgoing frame on that connection
+    /// before the connection's next request).
+    pub fn answer_to(&self, req: &FrameRec) -> Option<&FrameRec> {
+        let mut after = self
+            .frames
+            .iter()
+            .filter(|f| f.conn == req.conn && f.seq > req.seq);
+        match after.next() {
+            Some(f) if f.dir == Direction::Out => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// A conformance rule.
+pub trait Rule {
+    fn id(&self) -> &'static str;
+    /// Seed-001 requirement id.
+    fn requirement(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    fn check(&self, t: &Transcript, out: &mut Vec<Violation>);
+}
+
+/// Helper to build a violation about a frame.
+pub fn violation(
+    rule: &dyn Rule,
+    f: Option<&FrameRec>,
+    field: Option<&str>,
+    expected: Option<String>,
+    found: Option<String>,
+    message: String,
+) -> Violation {
+    Violation {
+        rule: rule.id(),
+        requirement: rule.requirement(),
+        mti: f.map(|f| f.message.mti.to_string()),
+        stan: f.and_then(FrameRec::stan),
+        field: field.map(str::to_string),
+        expected,
+        found,
+        message,
+        seq: f.map(|f| f.seq),
+        raw: None,
+    }
+}
+
+/// Fill each violation's `raw` with the bytes of its field, masked like `posconf decode`
+/// (PAN, tracks, PIN block) unless `reveal`.
+pub fn attach_bytes(report: &mut Report, t: &Transcript, codec: &Codec, reveal: bool) {
+    for v in &mut report.violations {
+        let (Some(seq), Some(field)) = (v.seq, v.field.as_deref()) else {
+            continue;
+        };
+        let Some(f) = t.frames.iter().find(|f| f.seq == seq) else {
+            continue;
+        };
+        let Ok(bytes) = hex::decode(&f.raw) else {
+            continue;
+        };
+        let opts = crate::inspect::InspectOptions {
+            framing: Framing::Auto,
+            reveal,
+            ..Default::default()
+        };
+        let view = crate::inspect::inspect(codec, &bytes, &opts);
+        v.raw = view
+            .fields
+            .iter()
+            .find(|r| r.id == field && !r.raw.is_empty())
+            .map(|r| r.raw.clone());
+    }
+}
+
+/// The result of checking a transcript.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub violations: Vec<Violation>,
+    pub rules_evaluated: Vec<RuleInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub requirement: &'static str,
+    pub title: &'static str,
+}
+
+/// Run every rule.
+pub fn check(t: &Transcript) -> Report {
+    let rules = all_rules();
+    let mut violations = Vec::new();
+    for r in &rules {
+        r.check(t, &mut violations);
+    }
+    violations.sort_by_key(|v| v.seq.unwrap_or(0));
+    Report {
+        violations,
+        rules_evaluated: rules
+            .iter()
+            .map(|r| RuleInfo {
+                id: r.id(),
+                requirement: r.requirement(),
+                title: r.title(),
+            })
+            .collect(),
+    }
+}
+
+/// Text form: one block per violation, masked bytes are not shown (raw only in JSON).
+pub fn to_text(report: &Report) -> String {
+    let mut out = String::new();
+    for v in &report.violations {
+        out.push_str(&format!(
+            "VIOLATION {} [{}] {} {} field {}: expected {}, found {} — {}{}\n",
+            v.requirement,
+            v.rule,
+            v.mti.as_deref().unwrap_or("-"),
+            v.stan
+                .as_deref()
+                .map(|s| format!("trace {s}"))
+                .unwrap_or_default(),
+            v.field.as_deref().unwrap_or("-"),
+            v.expected.as_deref().unwrap_or("-"),
+            v.found.as_deref().unwrap_or("-"),
+            v.message,
+            v.raw
+                .as_deref()
+                .map(|r| format!(" (bytes {r})"))
+                .unwrap_or_default()
+        ));
+    }
+    out.push_str(&format!(
+        "{} rules evaluated, {} violations\n",
+        report.rules_evaluated.len(),
+        report.violations.len()
+    ));
+    out
+}
