@@ -60,7 +60,8 @@ case "$mode" in
     ./target/release/posconf sim --host 127.0.0.1:18000
     kill -INT "$host_pid"; wait "$host_pid" || true
     trap - EXIT
-    log "transcript: reports/host-transcript.jsonl ($(wc -l < reports/host-transcript.jsonl) records)"
+    log "transcript: reports/host-transcript.jsonl ($(wc -l < reports/host-transcript.jsonl) records); checking it"
+    ./target/release/posconf check reports/host-transcript.jsonl
     ;;
   test)
     log "cargo fmt --check"
