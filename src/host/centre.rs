@@ -16,7 +16,7 @@ use crate::crypto::{check_value, DesKey, MacAlgorithm};
 use crate::fixtures::Fixtures;
 use crate::iso8583::frame::{DecodedFrame, Frame, Header, ProcessingRequest};
 use crate::iso8583::txn::{classify, TxnKind};
-use crate::iso8583::{Codec, Message, Mti, Value};
+use crate::iso8583::{Codec, Message, Value};
 use crate::profile::Profile;
 
 /// What a terminal has done with the centre since it was first seen.
@@ -794,9 +794,4 @@ fn outcome_event(tid: &str, stan: &str, kind: TxnKind, reversal: bool, o: &Outco
         "balance": o.balance,
         "reason": o.reason,
     })
-}
-
-/// Unused-MTI guard for builders.
-pub fn response_mti(req: &Mti) -> Mti {
-    req.response()
 }

@@ -996,10 +996,8 @@ impl<L: HostLink> SimTerminal<L> {
         auth_code: &str,
         orig_date: &str,
     ) -> Result<Outcome, TerminalError> {
-        let mut req = self.financial("0100", "200000", "11", Some(amount), card)?;
-        req.set(38, format!("{auth_code:<6}"));
-        req.set(61, format!("000000000000{orig_date}"));
-        self.online(TxnKind::PreAuthVoid, req, card).await
+        self.against_pre_auth(TxnKind::PreAuthVoid, card, amount, auth_code, orig_date)
+            .await
     }
 
     pub async fn completion(
@@ -1009,10 +1007,41 @@ impl<L: HostLink> SimTerminal<L> {
         auth_code: &str,
         orig_date: &str,
     ) -> Result<Outcome, TerminalError> {
-        let mut req = self.financial("0200", "000000", "20", Some(amount), card)?;
+        self.against_pre_auth(
+            TxnKind::CompletionRequest,
+            card,
+            amount,
+            auth_code,
+            orig_date,
+        )
+        .await
+    }
+
+    /// Pre-auth void (0100, 11) or completion (0200, 20): both name the pre-authorisation by
+    /// its code in 38 and its date in 61.3.
+    async fn against_pre_auth(
+        &mut self,
+        kind: TxnKind,
+        card: &CardInput,
+        amount: u64,
+        auth_code: &str,
+        orig_date: &str,
+    ) -> Result<Outcome, TerminalError> {
+        let (mti, proc) = if kind == TxnKind::PreAuthVoid {
+            ("0100", "200000")
+        } else {
+            ("0200", "000000")
+        };
+        let mut req = self.financial(
+            mti,
+            proc,
+            kind.type_code().unwrap_or("20"),
+            Some(amount),
+            card,
+        )?;
         req.set(38, format!("{auth_code:<6}"));
         req.set(61, format!("000000000000{orig_date}"));
-        self.online(TxnKind::CompletionRequest, req, card).await
+        self.online(kind, req, card).await
     }
 
     pub async fn completion_void(
