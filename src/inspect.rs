@@ -20,6 +20,8 @@ pub struct InspectOptions {
     /// MAK to verify field 64 with.
     pub mak: Option<DesKey>,
     pub mac_algorithm: MacAlgorithm,
+    /// TMK/KEK to open the working keys of a sign-in response (field 62).
+    pub tmk: Option<DesKey>,
 }
 
 impl Default for InspectOptions {
@@ -29,6 +31,7 @@ impl Default for InspectOptions {
             reveal: false,
             mak: None,
             mac_algorithm: MacAlgorithm::CupEcb,
+            tmk: None,
         }
     }
 }
@@ -77,15 +80,29 @@ pub struct FrameView {
     pub bitmap: Option<String>,
     pub fields: Vec<FieldRow>,
     pub mac: MacCheck,
+    /// Field 62 of a sign-in response opened with `--tmk`.
+    pub keys: Option<KeysCheck>,
     pub error: Option<DecodeError>,
 }
 
+/// The working keys of a sign-in response, opened with the TMK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeysCheck {
+    pub layout: String,
+    pub valid: bool,
+    pub tmk_kcv: String,
+    /// (name, check value, clear key when revealed).
+    pub keys: Vec<(String, String, Option<String>)>,
+    pub error: Option<String>,
+}
+
 impl FrameView {
-    /// Process exit code of `posconf decode`: 0 clean, 1 wrong MAC, 2 undecodable.
+    /// Process exit code of `posconf decode`: 0 clean, 1 wrong MAC or key check value,
+    /// 2 undecodable.
     pub fn exit_code(&self) -> i32 {
         if self.error.is_some() {
             2
-        } else if self.mac.valid == Some(false) {
+        } else if self.mac.valid == Some(false) || self.keys.as_ref().is_some_and(|k| !k.valid) {
             1
         } else {
             0
@@ -118,6 +135,7 @@ pub fn inspect(codec: &Codec, input: &[u8], opts: &InspectOptions) -> FrameView 
             mak_kcv: None,
             note: None,
         },
+        keys: None,
         error: None,
     };
     let decoded = match decode_frame(codec, input, opts.framing) {
@@ -179,7 +197,48 @@ pub fn inspect(codec: &Codec, input: &[u8], opts: &InspectOptions) -> FrameView 
         push_rows(&mut view.fields, spec, msg, v, raw, opts.reveal);
     }
     view.mac = check_mac(&decoded, input, opts);
+    view.keys = open_keys(msg, opts);
     view
+}
+
+fn open_keys(msg: &Message, opts: &InspectOptions) -> Option<KeysCheck> {
+    use crate::crypto::{decode_field62, KeyLayout};
+    let tmk = opts.tmk.as_ref()?;
+    let f62 = msg.bytes(62)?;
+    let code = msg.text(60).and_then(|f| f.get(8..11))?;
+    let layout = KeyLayout::from_code(code).ok()?;
+    let tmk_kcv = hex::encode_upper(check_value(tmk));
+    Some(match decode_field62(tmk, f62, layout) {
+        Ok(k) => {
+            let mut keys = vec![("PIK", &k.pik), ("MAK", &k.mak)];
+            if let Some(t) = &k.tdk {
+                keys.push(("TDK", t));
+            }
+            KeysCheck {
+                layout: code.to_string(),
+                valid: true,
+                tmk_kcv,
+                keys: keys
+                    .into_iter()
+                    .map(|(n, key)| {
+                        (
+                            n.to_string(),
+                            hex::encode_upper(check_value(key)),
+                            opts.reveal.then(|| key.hex()),
+                        )
+                    })
+                    .collect(),
+                error: None,
+            }
+        }
+        Err(e) => KeysCheck {
+            layout: code.to_string(),
+            valid: false,
+            tmk_kcv,
+            keys: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    })
 }
 
 fn s_prefix(span: Option<crate::iso8583::FieldSpan>) -> usize {
@@ -401,6 +460,14 @@ pub fn to_json(view: &FrameView) -> Json {
         mac.insert("mak_kcv".into(), json!(k));
     }
     out.insert("mac".into(), Json::Object(mac));
+    if let Some(k) = &view.keys {
+        let keys: Map<String, Json> = k
+            .keys
+            .iter()
+            .map(|(n, kcv, clear)| (n.to_lowercase(), json!({"kcv": kcv, "key": clear})))
+            .collect();
+        out.insert("keys".into(), json!({"layout": k.layout, "valid": k.valid, "tmk_kcv": k.tmk_kcv, "keys": keys, "error": k.error}));
+    }
     if let Some(e) = &view.error {
         out.insert(
             "error".into(),
@@ -542,6 +609,32 @@ pub fn to_text(view: &FrameView, lang: Lang) -> String {
         ),
     };
     line(&mut out, "mac", &status);
+    if let Some(k) = &view.keys {
+        let detail = if k.valid {
+            let parts: Vec<String> = k
+                .keys
+                .iter()
+                .map(|(n, kcv, clear)| match clear {
+                    Some(c) => format!("{n} {c} (KCV {kcv})"),
+                    None => format!("{n} KCV {kcv}"),
+                })
+                .collect();
+            format!(
+                "field 62 ({}) opens under TMK KCV {}: {}",
+                k.layout,
+                k.tmk_kcv,
+                parts.join(", ")
+            )
+        } else {
+            format!(
+                "WRONG: field 62 ({}) under TMK KCV {}: {}",
+                k.layout,
+                k.tmk_kcv,
+                k.error.as_deref().unwrap_or("?")
+            )
+        };
+        line(&mut out, "keys", &detail);
+    }
     if let Some(e) = &view.error {
         line(&mut out, "error", &e.to_string());
     }

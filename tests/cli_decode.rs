@@ -234,3 +234,59 @@ fn encode_errors_name_the_key() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn tmk_opens_sign_in_keys_and_verifies_check_values() {
+    let path = frames_dir().join("0810-sign-in-response.hex");
+    let p = path.to_str().expect("utf-8");
+    let ok = posconf(&[
+        "decode",
+        "--file",
+        p,
+        "--tmk",
+        "11111111111111112222222222222222",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
+    assert_eq!(v["keys"]["valid"], true);
+    assert_eq!(v["keys"]["layout"], "004");
+    // The digest's §13 V2 keys: PIK 0123…3210, MAK 1A2B…7A8B, TDK 89AB…BA98.
+    assert_eq!(v["keys"]["keys"]["pik"]["kcv"], "08D7B4FB");
+    assert_eq!(v["keys"]["keys"]["mak"]["kcv"], "48E9E43E");
+    assert_eq!(v["keys"]["keys"]["tdk"]["kcv"], "EB7A8DF9");
+    assert_eq!(
+        v["keys"]["keys"]["pik"]["key"],
+        serde_json::Value::Null,
+        "no clear key without --reveal"
+    );
+    let revealed = posconf(&[
+        "decode",
+        "--file",
+        p,
+        "--tmk",
+        "11111111111111112222222222222222",
+        "--reveal",
+        "--format",
+        "json",
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&revealed.stdout).expect("json");
+    assert_eq!(r["keys"]["keys"]["mak"]["key"], "1A2B3C4D5E6F7A8B");
+    let wrong = posconf(&[
+        "decode",
+        "--file",
+        p,
+        "--tmk",
+        "11111111111111113333333333333333",
+    ]);
+    assert_eq!(
+        wrong.status.code(),
+        Some(1),
+        "a check value that does not match is exit 1"
+    );
+    assert!(
+        stdout(&wrong).contains("WRONG: field 62 (004)")
+            && stdout(&wrong).contains("PIK check value mismatch")
+    );
+}

@@ -104,7 +104,10 @@ enum Command {
         /// MAC algorithm (default from the profile: ecb).
         #[arg(long, value_name = "ecb|x9.9|x9.19")]
         mac_alg: Option<String>,
-        /// Show PAN, track and PIN-block fields in clear.
+        /// Open field 62 of a sign-in response with this TMK/KEK and verify the check values.
+        #[arg(long, value_name = "HEX")]
+        tmk: Option<String>,
+        /// Show PAN, track and PIN-block fields (and opened keys) in clear.
         #[arg(long)]
         reveal: bool,
         #[arg(long, value_enum, default_value = "text")]
@@ -290,12 +293,17 @@ pub fn main() -> i32 {
             framing,
             mak,
             mac_alg,
+            tmk,
             reveal,
             format,
             lang,
             profile,
         } => {
             let run = || -> Result<i32, String> {
+                let tmk = tmk
+                    .as_deref()
+                    .map(|t| DesKey::from_hex(t).map_err(|e| format!("--tmk: {e}")))
+                    .transpose()?;
                 let profile = load_profile(profile.as_ref())?;
                 let codec = profile.codec().map_err(|e| e.to_string())?;
                 let (mak, mac_algorithm) =
@@ -307,6 +315,7 @@ pub fn main() -> i32 {
                     reveal,
                     mak,
                     mac_algorithm,
+                    tmk,
                 };
                 let view = inspect::inspect(&codec, &bytes, &opts);
                 match format {
