@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod host;
 pub mod inspect;
 pub mod iso8583;
+pub mod pcap;
 pub mod profile;
 pub mod receipt;
 pub mod terminal;

@@ -179,6 +179,12 @@ enum Command {
         #[arg(long)]
         profile: Option<PathBuf>,
     },
+    /// Write a transcript's frames as a packet capture (synthetic TCP streams) for Wireshark.
+    Pcap {
+        transcript: PathBuf,
+        /// Output file (.pcap).
+        out: PathBuf,
+    },
     /// Build a frame from the JSON/YAML document `decode --format json` prints; prints hex.
     ///
     /// Exit codes: 0 built, 2 the document is invalid (the error names the key).
@@ -414,6 +420,29 @@ pub fn main() -> i32 {
                 eprintln!("posconf check: {e}");
                 2
             })
+        }
+        Command::Pcap { transcript, out } => {
+            let run = || -> Result<usize, String> {
+                let (records, warning) =
+                    crate::transcript::read_transcript(&transcript).map_err(|e| e.to_string())?;
+                if let Some(w) = warning {
+                    eprintln!("posconf pcap: warning: {w}");
+                }
+                let file =
+                    std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+                crate::pcap::write_pcap(&records, std::io::BufWriter::new(file))
+                    .map_err(|e| e.to_string())
+            };
+            match run() {
+                Ok(n) => {
+                    println!("{n} packets written to {}", out.display());
+                    0
+                }
+                Err(e) => {
+                    eprintln!("posconf pcap: {e}");
+                    2
+                }
+            }
         }
         Command::Encode {
             file,
