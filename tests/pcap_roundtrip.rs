@@ -82,8 +82,16 @@ async fn every_frame_is_in_the_capture_in_order() {
             )
         })
         .collect();
-    assert_eq!(frames.len(), 6, "sign-in, purchase, settlement: request and answer each");
+    assert_eq!(
+        frames.len(),
+        6,
+        "sign-in, purchase, settlement: request and answer each"
+    );
     let got: Vec<(bool, Vec<u8>)> = payloads.into_iter().map(|(_, d, b)| (d, b)).collect();
     assert_eq!(got, frames, "every frame, in order, byte for byte");
-    assert_eq!(syns, 2 * 3, "SYN and SYN-ACK of one stream per short connection");
+    assert_eq!(
+        syns,
+        2 * 3,
+        "SYN and SYN-ACK of one stream per short connection"
+    );
 }
