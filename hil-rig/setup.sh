@@ -77,6 +77,10 @@ case "$mode" in
     # One closing line with the totals of every test binary (benches in test mode report 0).
     read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$out")
     rm -f "$out"
+    if [ "$status" = 0 ]; then
+      log "posconf run suites/cup-direct (end to end against the embedded default)"
+      ./target/debug/posconf run suites/cup-direct --report-dir target/ci-run || status=$?
+    fi
     echo "posconf tests: ${passed:-0} passed, ${failed:-0} failed"
     exit "$status"
     ;;

@@ -42,6 +42,16 @@ pub fn from_file<T: DeserializeOwned>(path: &Path) -> Result<T, YamlError> {
     from_str(&text, &origin)
 }
 
+/// For `#[serde(deserialize_with = ...)]`: read enums written as one-key maps
+/// (`- purchase: {amount: 100}`) rather than YAML tags (`- !purchase`), at any depth.
+pub fn singleton_maps<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde_yaml::with::singleton_map_recursive::deserialize(d)
+}
+
 /// Serialise to YAML text.
 pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, YamlError> {
     serde_yaml::to_string(value).map_err(|e| YamlError::Parse {

@@ -179,6 +179,22 @@ enum Command {
         #[arg(long)]
         profile: Option<PathBuf>,
     },
+    /// Run suites against the embedded default (reference terminal + embedded centre) and write
+    /// reports/<run-id>/ (junit.xml, transcript.jsonl, traffic.pcap).
+    ///
+    /// Exit codes: 0 every selected case passed (skips allowed), 1 a case failed, 2 suite or
+    /// set-up error (a broken YAML names file, line and key).
+    Run {
+        /// Suite files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Only cases with this id or covering this requirement (prefix match on sections).
+        #[arg(long)]
+        filter: Option<String>,
+        /// Report directory (default: reports/<run-id>).
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+    },
     /// Write a transcript's frames as a packet capture (synthetic TCP streams) for Wireshark.
     Pcap {
         transcript: PathBuf,
@@ -420,6 +436,64 @@ pub fn main() -> i32 {
                 eprintln!("posconf check: {e}");
                 2
             })
+        }
+        Command::Run {
+            paths,
+            filter,
+            report_dir,
+        } => {
+            let dir = report_dir.unwrap_or_else(|| {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let (y, m, d) = crate::host::centre::civil_from_days((secs / 86_400) as i64);
+                let t = secs % 86_400;
+                PathBuf::from(format!(
+                    "reports/{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+                    t / 3600,
+                    t % 3600 / 60,
+                    t % 60
+                ))
+            });
+            let mut progress = |r: &crate::suite::runner::CaseResult| {
+                let status = if r.skipped.is_some() {
+                    "SKIP"
+                } else if r.passed() {
+                    "PASS"
+                } else {
+                    "FAIL"
+                };
+                println!(
+                    "{status} {} [{}] {} ({} ms)",
+                    r.id,
+                    r.requirements.join(","),
+                    r.title,
+                    r.duration.as_millis()
+                );
+                for f in &r.failures {
+                    println!("     {f}");
+                }
+            };
+            match crate::suite::runner::run(&paths, filter.as_deref(), &dir, &mut progress) {
+                Ok(results) => {
+                    let failed = results
+                        .iter()
+                        .filter(|r| !r.passed() && r.skipped.is_none())
+                        .count();
+                    let skipped = results.iter().filter(|r| r.skipped.is_some()).count();
+                    println!(
+                        "{} passed, {failed} failed, {skipped} skipped; reports in {}",
+                        results.len() - failed - skipped,
+                        dir.display()
+                    );
+                    i32::from(failed > 0)
+                }
+                Err(e) => {
+                    eprintln!("posconf run: {e}");
+                    2
+                }
+            }
         }
         Command::Pcap { transcript, out } => {
             let run = || -> Result<usize, String> {

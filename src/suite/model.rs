@@ -1,0 +1,134 @@
+//! The YAML suite model: cases with requirement ids, steps in the `Terminal` vocabulary, host
+//! behaviours per step, and expectations. Parsed through `crate::yaml`, so a broken suite names
+//! its file, line and key.
+
+use serde::Deserialize;
+
+use crate::host::behaviour::Behaviour;
+
+/// A suite file: `suite: name` and `cases: [...]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    pub suite: String,
+    #[serde(default)]
+    pub cases: Vec<Case>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Title {
+    pub zh: String,
+    pub en: String,
+}
+
+/// One test case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub id: String,
+    /// Seed-001 requirement ids this case covers (`6.3.2`, `7.1.9`...).
+    pub requirements: Vec<String>,
+    pub title: Title,
+    /// Rig capabilities the case needs (`ic-reader`, `manual`...).
+    #[serde(default)]
+    pub needs: Vec<String>,
+    #[serde(deserialize_with = "crate::yaml::singleton_maps")]
+    pub steps: Vec<Step>,
+    /// Rules that must fire (negative cases); by default none may.
+    #[serde(default)]
+    pub expect_violations: Vec<String>,
+}
+
+/// A step: a terminal action (with the response code it must end with), or a host behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    SignIn {
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    Purchase {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        #[serde(default)]
+        pin: Option<String>,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    Balance {
+        #[serde(default = "good")]
+        card: String,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Void the last purchase of the batch.
+    VoidLast {
+        #[serde(default = "good")]
+        card: String,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Refund against the first transaction of the batch.
+    RefundFirst {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Settle; `expect` is the pair of 0510 result flags, e.g. "11".
+    Settle {
+        #[serde(default = "balanced")]
+        expect: String,
+    },
+    SignOff {
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    Echo {
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Add a behaviour to the centre from now on.
+    Host(Behaviour),
+}
+
+fn ok() -> String {
+    "00".into()
+}
+fn good() -> String {
+    "good".into()
+}
+fn balanced() -> String {
+    "11".into()
+}
+
+/// Load a suite file.
+pub fn load(path: &std::path::Path) -> Result<SuiteFile, crate::yaml::YamlError> {
+    crate::yaml::from_file(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_steps_and_names_line_and_key_on_errors() {
+        let s: SuiteFile = crate::yaml::from_str(
+            "suite: x\ncases:\n  - id: a\n    requirements: [\"7.1.2\"]\n    title: {zh: 消费, en: purchase}\n    steps:\n      - sign_in: {}\n      - purchase: {amount: 100}\n      - host: {when: {txn: purchase}, actions: [no_reply]}\n      - settle: {}\n",
+            "s.yaml",
+        )
+        .unwrap();
+        assert_eq!(s.cases[0].steps.len(), 4);
+        assert!(matches!(
+            s.cases[0].steps[1],
+            Step::Purchase { amount: 100, .. }
+        ));
+        let e = crate::yaml::from_str::<SuiteFile>("suite: x\ncases:\n  - id: a\n    requirements: []\n    title: {zh: a, en: b}\n    steps:\n      - purchse: {amount: 1}\n", "s.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s.yaml:7:") && e.contains("purchse"), "{e}");
+    }
+}
