@@ -97,3 +97,17 @@ fn a_failing_case_is_exit_1_and_a_broken_suite_exit_2() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn list_snapshot_and_coverage() {
+    let o = posconf(&["list"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!("posconf_list", String::from_utf8_lossy(&o.stdout));
+    let c = posconf(&["list", "--coverage"]);
+    let out = String::from_utf8_lossy(&c.stdout);
+    assert!(out.contains("of 151 requirement ids covered"), "{out}");
+    assert!(
+        out.contains("3.8       manual"),
+        "uncovered ids are listed with how they are checked"
+    );
+}

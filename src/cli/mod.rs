@@ -195,6 +195,14 @@ enum Command {
         #[arg(long)]
         report_dir: Option<PathBuf>,
     },
+    /// List the cases of suites with their requirement ids; `--coverage` lists the seed-001
+    /// requirement ids no case covers.
+    List {
+        #[arg(default_value = "suites/cup-direct")]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        coverage: bool,
+    },
     /// Write a transcript's frames as a packet capture (synthetic TCP streams) for Wireshark.
     Pcap {
         transcript: PathBuf,
@@ -491,6 +499,54 @@ pub fn main() -> i32 {
                 }
                 Err(e) => {
                     eprintln!("posconf run: {e}");
+                    2
+                }
+            }
+        }
+        Command::List { paths, coverage } => {
+            let run = || -> Result<(), String> {
+                let files = crate::suite::runner::suite_files(&paths).map_err(|e| e.to_string())?;
+                let mut covered = std::collections::BTreeSet::new();
+                for f in files {
+                    let s = crate::suite::model::load(&f).map_err(|e| e.to_string())?;
+                    for c in &s.cases {
+                        covered.extend(c.requirements.iter().cloned());
+                        if !coverage {
+                            let needs = if c.needs.is_empty() {
+                                String::new()
+                            } else {
+                                format!("  (needs {})", c.needs.join(", "))
+                            };
+                            println!(
+                                "{:<32} {:<28} {} / {}{needs}",
+                                c.id,
+                                c.requirements.join(","),
+                                c.title.zh,
+                                c.title.en
+                            );
+                        }
+                    }
+                }
+                if coverage {
+                    let reqs = crate::suite::model::requirements().map_err(|e| e.to_string())?;
+                    let missing: Vec<_> =
+                        reqs.iter().filter(|r| !covered.contains(&r.id)).collect();
+                    for r in &missing {
+                        println!("{:<9} {:<7} {} / {}", r.id, r.how, r.zh, r.en);
+                    }
+                    println!(
+                        "{} of {} requirement ids covered, {} without a case",
+                        reqs.len() - missing.len(),
+                        reqs.len(),
+                        missing.len()
+                    );
+                }
+                Ok(())
+            };
+            match run() {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("posconf list: {e}");
                     2
                 }
             }

@@ -105,6 +105,25 @@ fn balanced() -> String {
     "11".into()
 }
 
+/// One leaf of the seed-001 table of contents (`suites/requirements.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub id: String,
+    pub zh: String,
+    pub en: String,
+    /// auto | mixed | manual.
+    pub how: String,
+}
+
+/// The requirement index shipped with posconf (a copy of the spec's table of contents).
+pub fn requirements() -> Result<Vec<Requirement>, crate::yaml::YamlError> {
+    crate::yaml::from_str(
+        include_str!("../../suites/requirements.yaml"),
+        "suites/requirements.yaml (built-in)",
+    )
+}
+
 /// Load a suite file.
 pub fn load(path: &std::path::Path) -> Result<SuiteFile, crate::yaml::YamlError> {
     crate::yaml::from_file(path)
@@ -113,6 +132,16 @@ pub fn load(path: &std::path::Path) -> Result<SuiteFile, crate::yaml::YamlError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_requirement_index_has_the_151_leaf_ids() {
+        let r = requirements().unwrap();
+        assert_eq!(r.len(), 151);
+        assert!(r.iter().any(|x| x.id == "6.3.2" && x.how == "auto"));
+        assert!(r
+            .iter()
+            .all(|x| matches!(x.how.as_str(), "auto" | "mixed" | "manual")));
+    }
 
     #[test]
     fn parses_steps_and_names_line_and_key_on_errors() {
