@@ -91,8 +91,84 @@ pub enum Step {
         #[serde(default = "ok")]
         expect: String,
     },
+    PreAuth {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Void the last pre-authorisation (by its code and date).
+    PreAuthVoidLast {
+        #[serde(default = "good")]
+        card: String,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Complete the last pre-authorisation.
+    CompletionLast {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Void the last completion.
+    CompletionVoidLast {
+        #[serde(default = "good")]
+        card: String,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Store an offline settlement (sent before the next settlement); `expect` is "stored".
+    Offline {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        #[serde(default = "auth")]
+        auth_code: String,
+    },
+    /// Adjust the first transaction (new amount, or a tip).
+    AdjustFirst {
+        #[serde(default)]
+        amount: u64,
+        #[serde(default)]
+        tip: u64,
+    },
+    DownloadParams {
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    UploadStatus {
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    Reprint,
+    Lock,
+    Unlock {
+        password: String,
+    },
+    TestMode {
+        on: bool,
+    },
+    /// Power off and on: operator and POS must sign in again.
+    PowerCycle,
+    OperatorSignIn {
+        code: String,
+        password: String,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// The last slip printed must contain this text.
+    SlipContains {
+        text: String,
+    },
     /// Add a behaviour to the centre from now on.
     Host(Behaviour),
+}
+
+fn auth() -> String {
+    "123456".into()
 }
 
 fn ok() -> String {

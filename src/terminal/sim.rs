@@ -121,6 +121,8 @@ pub struct LogEntry {
     pub tip: u64,
     /// Offline transactions: the stored 0220, `None` once delivered.
     pub pending_offline: Option<Message>,
+    /// A foreign card (63.1 of the approval is not CUP): settled in the foreign block.
+    pub foreign: bool,
 }
 
 /// A reversal waiting to be sent.
@@ -647,6 +649,10 @@ impl<L: HostLink> SimTerminal<L> {
                 adjusted: false,
                 tip: 0,
                 pending_offline: None,
+                foreign: resp
+                    .text(63)
+                    .and_then(|o| o.get(..3))
+                    .is_some_and(|o| o != "CUP"),
             });
             self.display = "交易成功".into();
             if kind != TxnKind::BalanceInquiry {
@@ -743,10 +749,15 @@ impl<L: HostLink> SimTerminal<L> {
         self.online(TxnKind::Refund, req, card).await
     }
 
-    /// Settlement totals of the log: (debit amount, count, credit amount, count).
+    /// RMB settlement totals of the log: (debit amount, count, credit amount, count).
     pub fn totals(&self) -> (u64, u32, u64, u32) {
+        self.block_totals(false)
+    }
+
+    /// Totals of the RMB (`false`) or foreign (`true`) block.
+    pub fn block_totals(&self, foreign: bool) -> (u64, u32, u64, u32) {
         let mut t = (0u64, 0u32, 0u64, 0u32);
-        for e in &self.log {
+        for e in self.log.iter().filter(|e| e.foreign == foreign) {
             match e.kind {
                 // An adjusted original counts only through its adjustment (seed 6.3.2).
                 TxnKind::Purchase | TxnKind::CompletionRequest | TxnKind::OfflineSettlement
@@ -766,7 +777,7 @@ impl<L: HostLink> SimTerminal<L> {
                 _ => {}
             }
         }
-        if self.config.faults.wrong_totals {
+        if self.config.faults.wrong_totals && !foreign {
             t.0 += 1;
         }
         t
@@ -786,7 +797,8 @@ impl<L: HostLink> SimTerminal<L> {
             return self.close_batch(flags).await;
         }
         let (da, dc, ca, cc) = self.totals();
-        let f48 = format!("{da:012}{dc:03}{ca:012}{cc:03}0{}", "0".repeat(31));
+        let (fa, fc, fca, fcc) = self.block_totals(true);
+        let f48 = format!("{da:012}{dc:03}{ca:012}{cc:03}0{fa:012}{fc:03}{fca:012}{fcc:03}0");
         let stan = self.next_trace();
         let msg = Message::new(Mti::parse("0500").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
@@ -892,7 +904,8 @@ impl<L: HostLink> SimTerminal<L> {
             let mut f48 = format!("{:02}", chunk.len());
             for &i in chunk {
                 let e = &self.log[i];
-                f48.push_str(&format!("00{}{:0>20}{:012}", e.stan, e.pan, e.amount));
+                let class = if e.foreign { "01" } else { "00" };
+                f48.push_str(&format!("{class}{}{:0>20}{:012}", e.stan, e.pan, e.amount));
             }
             let stan = self.next_trace();
             let msg =
@@ -972,6 +985,7 @@ impl<L: HostLink> SimTerminal<L> {
             adjusted: false,
             tip: 0,
             pending_offline: Some(msg),
+            foreign: false,
         });
         self.display = "离线结算已保存".into();
         Ok(Outcome {
@@ -1129,6 +1143,7 @@ impl<L: HostLink> SimTerminal<L> {
             adjusted: false,
             tip,
             pending_offline: Some(msg),
+            foreign: orig.foreign,
         });
         self.display = "结算调整已保存".into();
         Ok(Outcome {
