@@ -62,6 +62,8 @@ case "$mode" in
     trap - EXIT
     log "transcript: reports/host-transcript.jsonl ($(wc -l < reports/host-transcript.jsonl) records); checking it"
     ./target/release/posconf check reports/host-transcript.jsonl
+    log "main job: posconf run suites/cup-direct (reference terminal + embedded centre)"
+    ./target/release/posconf run suites/cup-direct
     ;;
   test)
     log "cargo fmt --check"
