@@ -18,6 +18,7 @@ pub fn all_rules() -> Vec<Box<dyn Rule>> {
         Box::new(SettlementTotals),
         Box::new(BatchUploadCount),
         Box::new(FinancialMandatoryFields),
+        Box::new(FieldFormats),
     ]
 }
 
@@ -522,5 +523,242 @@ impl Rule for FinancialMandatoryFields {
                 }
             }
         }
+    }
+}
+
+/// Chapter 10: the values of fields the terminal composes, per message type.
+struct FieldFormats;
+
+impl FieldFormats {
+    fn expected_processing_code(kind: TxnKind) -> Option<&'static str> {
+        use TxnKind::*;
+        Some(match kind {
+            BalanceInquiry => "310000",
+            Purchase | CompletionRequest | CompletionNotice | OfflineSettlement | Adjust
+            | AdjustTip => "000000",
+            PurchaseVoid | Refund | PreAuthVoid | CompletionVoid => "200000",
+            PreAuth => "030000",
+            _ => return None,
+        })
+    }
+}
+
+impl Rule for FieldFormats {
+    fn id(&self) -> &'static str {
+        "fields.format"
+    }
+    fn requirement(&self) -> &'static str {
+        "10.3.1"
+    }
+    fn title(&self) -> &'static str {
+        "field values the terminal composes (3, 22, 25, 26, 49, 53, 60)"
+    }
+    fn check(&self, t: &Transcript, out: &mut Vec<Violation>) {
+        let mut push = |f: &FrameRec,
+                        field: &str,
+                        req: &'static str,
+                        expected: String,
+                        found: String,
+                        why: &str| {
+            let mut v = violation(
+                self,
+                Some(f),
+                Some(field),
+                Some(expected),
+                Some(found),
+                why.to_string(),
+            );
+            v.requirement = req;
+            out.push(v);
+        };
+        for f in t.requests() {
+            let m = &f.message;
+            let c = classify(m);
+            // 60: Q/CUP 007-2005 allows 17 digits; the codec reads later, longer forms.
+            if let Some(f60) = m.text(60) {
+                if f60.len() > 17 {
+                    push(
+                        f,
+                        "60",
+                        "10.3.27",
+                        "at most 17 digits".into(),
+                        format!("{} digits", f60.len()),
+                        "field 60 longer than the profile allows",
+                    );
+                }
+            }
+            if !is_financial(f) {
+                continue;
+            }
+            if let (Some(want), Some(found)) = (Self::expected_processing_code(c.kind), m.text(3)) {
+                if want != found {
+                    push(
+                        f,
+                        "3",
+                        "10.3.3",
+                        want.into(),
+                        found.into(),
+                        &format!("processing code of a {}", c.name_en()),
+                    );
+                }
+            }
+            if let Some(e) = m.text(22) {
+                let mode_ok = matches!(e.get(..2), Some("01" | "02" | "05" | "07" | "96"));
+                let pin_ok = matches!(e.get(2..3), Some("1" | "2"));
+                if !mode_ok || !pin_ok {
+                    push(
+                        f,
+                        "22",
+                        "10.3.10",
+                        "01/02/05/07/96 + PIN flag 1/2".into(),
+                        e.into(),
+                        "POS entry mode",
+                    );
+                }
+            }
+            if let Some(cond) = m.text(25) {
+                let preauth = matches!(
+                    c.kind,
+                    TxnKind::PreAuth
+                        | TxnKind::PreAuthVoid
+                        | TxnKind::CompletionRequest
+                        | TxnKind::CompletionVoid
+                        | TxnKind::CompletionNotice
+                );
+                let want = if preauth { "06" } else { "00" };
+                if cond != want {
+                    push(
+                        f,
+                        "25",
+                        "10.3.11",
+                        want.into(),
+                        cond.into(),
+                        "POS condition code",
+                    );
+                }
+            }
+            if let Some(p) = m.text(26) {
+                if p != "12" {
+                    push(
+                        f,
+                        "26",
+                        "10.3.12",
+                        "12".into(),
+                        p.into(),
+                        "PIN capture code",
+                    );
+                }
+            }
+            if let Some(cur) = m.text(49) {
+                if cur != "156" {
+                    push(
+                        f,
+                        "49",
+                        "10.3.23",
+                        "156".into(),
+                        cur.into(),
+                        "transaction currency",
+                    );
+                }
+            }
+            if m.has(52) {
+                let s53 = m.text(53).unwrap_or("");
+                if !s53.starts_with('2') && !s53.starts_with('1') {
+                    push(
+                        f,
+                        "53",
+                        "10.3.25",
+                        "digit 1 = 2 (X9.8 with PAN) or 1".into(),
+                        s53.into(),
+                        "security control for a PIN block",
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iso8583::{Message, Mti};
+    use crate::transcript::Direction;
+
+    fn frame(m: Message) -> FrameRec {
+        FrameRec {
+            seq: 1,
+            conn: 1,
+            dir: Direction::In,
+            header: None,
+            message: m,
+            raw: String::new(),
+        }
+    }
+
+    fn purchase() -> Message {
+        Message::new(Mti::parse("0200").unwrap())
+            .with(3, "000000")
+            .with(4, "000000000100")
+            .with(11, "000002")
+            .with(22, "021")
+            .with(25, "00")
+            .with(26, "12")
+            .with(41, "12345678")
+            .with(42, "898110048120001")
+            .with(49, "156")
+            .with(52, crate::iso8583::Value::Binary(vec![0; 8]))
+            .with(53, "2600000000000000")
+            .with(60, "22000001")
+    }
+
+    fn fired(m: Message) -> Vec<(String, &'static str)> {
+        let t = Transcript {
+            frames: vec![frame(m)],
+            events: vec![],
+        };
+        let mut v = Vec::new();
+        FieldFormats.check(&t, &mut v);
+        v.into_iter()
+            .map(|v| (v.field.unwrap_or_default(), v.requirement))
+            .collect()
+    }
+
+    #[test]
+    fn a_conformant_purchase_passes_and_each_wrong_field_is_named() {
+        assert!(fired(purchase()).is_empty());
+        assert_eq!(
+            fired(purchase().with(3, "200000")),
+            [("3".to_string(), "10.3.3")]
+        );
+        assert_eq!(
+            fired(purchase().with(22, "031")),
+            [("22".to_string(), "10.3.10")]
+        );
+        assert_eq!(
+            fired(purchase().with(25, "06")),
+            [("25".to_string(), "10.3.11")]
+        );
+        assert_eq!(
+            fired(purchase().with(26, "06")),
+            [("26".to_string(), "10.3.12")]
+        );
+        assert_eq!(
+            fired(purchase().with(49, "840")),
+            [("49".to_string(), "10.3.23")]
+        );
+        assert_eq!(
+            fired(purchase().with(53, "0600000000000000")),
+            [("53".to_string(), "10.3.25")]
+        );
+        assert_eq!(
+            fired(purchase().with(60, "2200000100050000000")),
+            [("60".to_string(), "10.3.27")]
+        );
+        // A pre-authorisation uses condition 06.
+        let pa = purchase()
+            .with(3, "030000")
+            .with(25, "06")
+            .with(60, "10000001");
+        assert!(fired(pa).is_empty());
     }
 }
