@@ -327,6 +327,21 @@ impl<L: HostLink> SimTerminal<L> {
         Err(TerminalError::Refused(why.to_string()))
     }
 
+    /// May a transaction start: signed in (and not asked to sign in again), not locked, and
+    /// (for anything that is logged) room in the batch.
+    fn ready(&mut self, logged: bool) -> Result<(), TerminalError> {
+        if !self.signed_in || self.must_sign_in {
+            return Err(TerminalError::NotSignedIn);
+        }
+        if self.locked {
+            return self.refuse("终端已锁定 terminal locked");
+        }
+        if logged {
+            self.storage_ok()?;
+        }
+        Ok(())
+    }
+
     fn storage_ok(&mut self) -> Result<(), TerminalError> {
         if self.log.len() >= self.config.max_transactions {
             self.display = "存储满,请先结算".into();
@@ -506,15 +521,7 @@ impl<L: HostLink> SimTerminal<L> {
         card: &CardInput,
     ) -> Result<Message, TerminalError> {
         // Refuse locally before a trace number is consumed: a refused action sends nothing.
-        if !self.signed_in || self.must_sign_in {
-            return Err(TerminalError::NotSignedIn);
-        }
-        if self.locked {
-            return self.refuse("终端已锁定 terminal locked");
-        }
-        if type601 != "01" {
-            self.storage_ok()?;
-        }
+        self.ready(type601 != "01")?;
         let condition = if matches!(type601, "10" | "11" | "20" | "21" | "24") {
             "06"
         } else {
@@ -565,17 +572,10 @@ impl<L: HostLink> SimTerminal<L> {
         mut req: Message,
         card: &CardInput,
     ) -> Result<Outcome, TerminalError> {
-        if !self.signed_in || self.must_sign_in {
-            return Err(TerminalError::NotSignedIn);
-        }
-        if self.locked {
-            return self.refuse("终端已锁定 terminal locked");
-        }
+        // `financial()` already refused what may not start; a download the centre asked for
+        // comes first.
         if self.params_due {
             self.download_parameters().await?;
-        }
-        if kind != TxnKind::BalanceInquiry {
-            self.storage_ok()?;
         }
         self.flush_reversal().await?;
         self.mac(&mut req)?;
@@ -948,13 +948,7 @@ impl<L: HostLink> SimTerminal<L> {
         amount: u64,
         auth_code: &str,
     ) -> Result<Outcome, TerminalError> {
-        if !self.signed_in || self.must_sign_in {
-            return Err(TerminalError::NotSignedIn);
-        }
-        if self.locked {
-            return self.refuse("终端已锁定 terminal locked");
-        }
-        self.storage_ok()?;
+        self.ready(true)?;
         let stan = self.next_trace();
         let msg = Message::new(Mti::parse("0220").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(2, pan)
@@ -1081,13 +1075,7 @@ impl<L: HostLink> SimTerminal<L> {
         new_amount: u64,
         tip: u64,
     ) -> Result<Outcome, TerminalError> {
-        if !self.signed_in || self.must_sign_in {
-            return Err(TerminalError::NotSignedIn);
-        }
-        if self.locked {
-            return self.refuse("终端已锁定 terminal locked");
-        }
-        self.storage_ok()?;
+        self.ready(true)?;
         let Some(i) = self.log.iter().position(|e| {
             e.stan == voucher
                 && matches!(e.kind, TxnKind::Purchase | TxnKind::OfflineSettlement)
