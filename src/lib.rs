@@ -8,6 +8,7 @@
 //! - [`yaml`]: the one module that parses YAML.
 
 pub mod bench;
+pub mod card;
 pub mod checks;
 pub mod cli;
 pub mod craft;
