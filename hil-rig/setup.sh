@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 mode=${1:-test}
 
 # System packages the build and tests need (Debian names).
-PKGS=(pkg-config ca-certificates curl socat)
+# pcscd + vsmartcard-vpcd + libpcsclite-dev: the PC/SC card tests (tests/card_pcsc.rs) and the
+# pcsc crate's build.
+PKGS=(pkg-config ca-certificates curl socat pcscd vsmartcard-vpcd libpcsclite-dev)
 
 log() { printf '== %s\n' "$*"; }
 
@@ -70,6 +72,11 @@ case "$mode" in
     cargo fmt --all -- --check
     log "cargo clippy --all-targets -- -D warnings"
     cargo clippy --locked --all-targets --quiet -- -D warnings
+    log "starting pcscd (vpcd reader) for the PC/SC card tests"
+    bash hil-rig/pcscd.sh start
+    trap 'bash hil-rig/pcscd.sh stop || true' EXIT
+    # The card tests fail rather than skip when pcscd is missing here.
+    export POSCONF_PCSCD=1
     log "cargo test"
     out=$(mktemp)
     set +e

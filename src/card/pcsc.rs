@@ -89,7 +89,7 @@ impl PcscCard {
 
     /// Wait until the reader has (or lacks) a card, up to `wait`. The first call with
     /// `UNAWARE` returns the current state at once; later calls block until a change.
-    fn wait_for(&self, present: bool, wait: Duration) -> Result<bool, CardError> {
+    pub fn wait_for(&self, present: bool, wait: Duration) -> Result<bool, CardError> {
         let mut rs = [ReaderState::new(self.reader.clone(), State::UNAWARE)];
         let deadline = Instant::now() + wait;
         loop {
@@ -165,7 +165,14 @@ impl Card for PcscCard {
         match c.transmit(apdu, &mut buf) {
             Ok(r) => Ok(r.to_vec()),
             Err(e) => {
-                let err = map_err("transmit", e);
+                let mut err = map_err("transmit", e);
+                // vpcd (and some CCID readers) report a vanished card as a failed transfer;
+                // if the reader is empty a moment later, that is what it was.
+                if matches!(e, PcscError::NotTransacted | PcscError::CommError)
+                    && self.wait_for(false, Duration::from_millis(1500))?
+                {
+                    err = CardError::Removed;
+                }
                 if matches!(err, CardError::Removed | CardError::Reset) {
                     // The handle is dead; the next use reconnects.
                     self.card = None;

@@ -1,5 +1,6 @@
 //! The `posconf` command line. Each subcommand is a thin shell over a library layer.
 
+pub mod card;
 pub mod input;
 
 use std::path::PathBuf;
@@ -208,6 +209,11 @@ enum Command {
         transcript: PathBuf,
         /// Output file (.pcap).
         out: PathBuf,
+    },
+    /// PBOC cards: serve the virtual card to pcscd (vpcd), read or load a card in a reader.
+    Card {
+        #[command(subcommand)]
+        cmd: card::CardCmd,
     },
     /// Build a frame from the JSON/YAML document `decode --format json` prints; prints hex.
     ///
@@ -551,6 +557,7 @@ pub fn main() -> i32 {
                 }
             }
         }
+        Command::Card { cmd } => card::run(cmd),
         Command::Pcap { transcript, out } => {
             let run = || -> Result<usize, String> {
                 let (records, warning) =
