@@ -165,6 +165,18 @@ pub enum Step {
     },
     /// Add a behaviour to the centre from now on.
     Host(Behaviour),
+    /// Ask the operator to do or observe something (cases that need `manual`); the answer is
+    /// recorded. `expect` is the answer that passes (default `yes`).
+    Prompt {
+        zh: String,
+        en: String,
+        #[serde(default = "yes")]
+        expect: String,
+    },
+}
+
+fn yes() -> String {
+    "yes".into()
 }
 
 fn auth() -> String {

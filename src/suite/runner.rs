@@ -15,13 +15,35 @@ use crate::terminal::sim::{CardInput, SimConfig, SimTerminal};
 use crate::terminal::Terminal;
 use crate::transcript::{Record, TranscriptWriter};
 
+/// What one step asked for and what the terminal did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepResult {
+    /// 1-based step number in the case.
+    pub n: usize,
+    /// The step's name (`purchase`, `settle`...).
+    pub action: String,
+    pub expected: String,
+    pub got: String,
+    pub passed: bool,
+    /// Wall time of the step in milliseconds.
+    pub ms: f64,
+}
+
 /// The outcome of one case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
     pub suite: String,
     pub id: String,
     pub requirements: Vec<String>,
+    /// `zh / en`.
     pub title: String,
+    /// Steps as run (empty for a skipped case).
+    pub steps: Vec<StepResult>,
+    /// Every rule violation in the case's transcript, expected ones included.
+    pub violations: Vec<crate::checks::Violation>,
+    /// Rule ids the case expects to fire (negative cases).
+    pub expected_rules: Vec<String>,
+    /// Why the case failed, one line each (step mismatches, unexpected violations).
     pub failures: Vec<String>,
     pub skipped: Option<String>,
     pub duration: Duration,
@@ -91,6 +113,9 @@ async fn run_case(
         id: case.id.clone(),
         requirements: case.requirements.clone(),
         title: format!("{} / {}", case.title.zh, case.title.en),
+        steps: Vec::new(),
+        violations: Vec::new(),
+        expected_rules: case.expect_violations.clone(),
         failures: Vec::new(),
         skipped: None,
         duration: Duration::ZERO,
@@ -150,6 +175,8 @@ async fn run_case(
     let mut t = SimTerminal::new(cfg, TcpLink::new(host.addr, false));
     for (i, step) in case.steps.iter().enumerate() {
         let n = i + 1;
+        let step_start = Instant::now();
+        let printed_before = t.printed.len();
         let code_of = |r: Result<crate::terminal::Outcome, crate::terminal::TerminalError>| match r
         {
             Ok(o) => o.code.unwrap_or_else(|| "no answer".into()),
@@ -399,6 +426,11 @@ async fn run_case(
                 };
                 ("slip_contains", got, text.clone())
             }
+            Step::Prompt { .. } => (
+                "prompt",
+                "no operator present".to_string(),
+                "an operator's answer".to_string(),
+            ),
             Step::Host(b) => {
                 host.centre
                     .lock()
@@ -408,13 +440,25 @@ async fn run_case(
                 continue;
             }
         };
+        for slip in &t.printed[printed_before.min(t.printed.len())..] {
+            case_log.write(Record::receipt(slip, n));
+        }
         // A refusal matches `refused`; its reason is kept for the failure text.
-        if got != want && !got.starts_with(&format!("{want} (")) {
+        let passed = got == want || got.starts_with(&format!("{want} ("));
+        if !passed {
             fail(
                 &mut result,
                 format!("step {n} {what}: expected {want}, got {got}"),
             );
         }
+        result.steps.push(StepResult {
+            n,
+            action: what.to_string(),
+            expected: want,
+            got,
+            passed,
+            ms: step_start.elapsed().as_secs_f64() * 1000.0,
+        });
     }
     tokio::time::sleep(Duration::from_millis(20)).await;
     host.shutdown().await;
@@ -432,6 +476,7 @@ async fn run_case(
         &crate::iso8583::cup_codec(),
     ));
     let mut expected: Vec<&String> = case.expect_violations.iter().collect();
+    result.violations = report.violations.clone();
     for v in &report.violations {
         if let Some(i) = expected.iter().position(|e| e.as_str() == v.rule) {
             expected.remove(i);
