@@ -31,6 +31,8 @@ pub enum RecordKind {
     Journal,
     Behaviour,
     Note,
+    /// A slip the terminal printed (`note` = the slip text, `event` = {step, stan?}).
+    Receipt,
 }
 
 /// One line of a transcript.
@@ -137,6 +139,14 @@ impl Record {
     pub fn event(conn: u64, kind: RecordKind, note: String) -> Record {
         let mut r = Record::base(conn, Direction::Event, kind);
         r.note = Some(note);
+        r
+    }
+
+    /// A slip the terminal printed during suite step `step` (the slip text as printed).
+    pub fn receipt(text: &str, step: usize) -> Record {
+        let mut r = Record::base(0, Direction::Event, RecordKind::Receipt);
+        r.note = Some(text.to_string());
+        r.event = Some(serde_json::json!({ "step": step }));
         r
     }
 

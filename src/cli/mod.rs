@@ -186,15 +186,32 @@ enum Command {
     /// Exit codes: 0 every selected case passed (skips allowed), 1 a case failed, 2 suite or
     /// set-up error (a broken YAML names file, line and key).
     Run {
-        /// Suite files or directories.
-        #[arg(required = true)]
+        /// Suite files or directories (default: suites/cup-direct).
+        #[arg(default_value = "suites/cup-direct")]
         paths: Vec<PathBuf>,
+        /// Rig file wiring the terminal, centre and card drivers (default: the reference
+        /// terminal and the embedded centre on an ephemeral loopback port).
+        #[arg(long)]
+        rig: Option<PathBuf>,
         /// Only cases with this id or covering this requirement (prefix match on sections).
         #[arg(long)]
         filter: Option<String>,
+        /// The terminal's capability file (its conformance statement); selects the cases that
+        /// apply. Default: the rig's, else the reference terminal's.
+        #[arg(long)]
+        capabilities: Option<PathBuf>,
         /// Report directory (default: reports/<run-id>).
         #[arg(long)]
         report_dir: Option<PathBuf>,
+        /// Reference-terminal cases run at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+        /// An operator is at this console: `manual` cases prompt instead of being skipped.
+        #[arg(long)]
+        operator: bool,
+        /// Show clear PANs in the HTML report.
+        #[arg(long)]
+        reveal: bool,
     },
     /// List the cases of suites with their requirement ids; `--coverage` lists the seed-001
     /// requirement ids no case covers.
@@ -453,62 +470,23 @@ pub fn main() -> i32 {
         }
         Command::Run {
             paths,
+            rig,
             filter,
+            capabilities,
             report_dir,
-        } => {
-            let dir = report_dir.unwrap_or_else(|| {
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                let (y, m, d) = crate::host::centre::civil_from_days((secs / 86_400) as i64);
-                let t = secs % 86_400;
-                PathBuf::from(format!(
-                    "reports/{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-                    t / 3600,
-                    t % 3600 / 60,
-                    t % 60
-                ))
-            });
-            let mut progress = |r: &crate::suite::runner::CaseResult| {
-                let status = if r.skipped.is_some() {
-                    "SKIP"
-                } else if r.passed() {
-                    "PASS"
-                } else {
-                    "FAIL"
-                };
-                println!(
-                    "{status} {} [{}] {} ({} ms)",
-                    r.id,
-                    r.requirements.join(","),
-                    r.title,
-                    r.duration.as_millis()
-                );
-                for f in &r.failures {
-                    println!("     {f}");
-                }
-            };
-            match crate::suite::runner::run(&paths, filter.as_deref(), &dir, &mut progress) {
-                Ok(results) => {
-                    let failed = results
-                        .iter()
-                        .filter(|r| !r.passed() && r.skipped.is_none())
-                        .count();
-                    let skipped = results.iter().filter(|r| r.skipped.is_some()).count();
-                    println!(
-                        "{} passed, {failed} failed, {skipped} skipped; reports in {}",
-                        results.len() - failed - skipped,
-                        dir.display()
-                    );
-                    i32::from(failed > 0)
-                }
-                Err(e) => {
-                    eprintln!("posconf run: {e}");
-                    2
-                }
-            }
-        }
+            jobs,
+            operator,
+            reveal,
+        } => cmd_run(RunArgs {
+            paths,
+            rig,
+            filter,
+            capabilities,
+            report_dir,
+            jobs,
+            operator,
+            reveal,
+        }),
         Command::List { paths, coverage } => {
             let run = || -> Result<(), String> {
                 let files = crate::suite::runner::suite_files(&paths).map_err(|e| e.to_string())?;
@@ -817,4 +795,122 @@ fn run_sim(
         all_ok &= step("sign-off", Terminal::sign_off(&mut sim).await);
         Ok(all_ok)
     })
+}
+
+struct RunArgs {
+    paths: Vec<PathBuf>,
+    rig: Option<PathBuf>,
+    filter: Option<String>,
+    capabilities: Option<PathBuf>,
+    report_dir: Option<PathBuf>,
+    jobs: usize,
+    operator: bool,
+    reveal: bool,
+}
+
+/// `reports/YYYYMMDD-hhmmss` (UTC).
+fn run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (y, m, d) = crate::host::centre::civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        t / 3600,
+        t % 3600 / 60,
+        t % 60
+    )
+}
+
+/// `posconf run`: exit 0 all applicable cases passed, 1 a case failed, 2 suite/rig/config
+/// error, 3 rig infrastructure fault, 130 interrupted (reports of the finished cases written).
+fn cmd_run(a: RunArgs) -> i32 {
+    use crate::suite::rig::{Capabilities, Rig};
+    use crate::suite::runner::{run, CaseResult, RunOptions};
+    let dir = a
+        .report_dir
+        .unwrap_or_else(|| PathBuf::from("reports").join(run_id()));
+    let mut opts = RunOptions::new(dir.clone());
+    opts.filter = a.filter;
+    opts.jobs = a.jobs;
+    opts.operator = a.operator;
+    opts.reveal = a.reveal;
+    if let Some(path) = &a.rig {
+        match Rig::load(path) {
+            Ok(r) => opts.rig = r,
+            Err(e) => {
+                eprintln!("posconf run: {e}");
+                return 2;
+            }
+        }
+    }
+    if let Some(path) = &a.capabilities {
+        match Capabilities::load(path) {
+            Ok(c) => opts.capabilities = Some(c),
+            Err(e) => {
+                eprintln!("posconf run: {e}");
+                return 2;
+            }
+        }
+    }
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut progress = |r: &CaseResult| {
+        let status = if r.skipped.is_some() {
+            "SKIP"
+        } else if r.passed() {
+            "PASS"
+        } else {
+            "FAIL"
+        };
+        let status = match (tty, status) {
+            (true, "PASS") => "\x1b[32mPASS\x1b[0m",
+            (true, "FAIL") => "\x1b[31mFAIL\x1b[0m",
+            (true, _) => "\x1b[33mSKIP\x1b[0m",
+            (false, s) => s,
+        };
+        println!(
+            "{status} {} [{}] {} ({} ms)",
+            r.id,
+            r.requirements.join(","),
+            r.title,
+            r.duration.as_millis()
+        );
+        for f in &r.failures {
+            println!("     {f}");
+        }
+        if let Some(why) = &r.skipped {
+            if tty {
+                println!("     {why}");
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    match run(&a.paths, &opts, &mut progress) {
+        Ok(summary) => {
+            let results = &summary.results;
+            let failed = results
+                .iter()
+                .filter(|r| !r.passed() && r.skipped.is_none())
+                .count();
+            let skipped = results.iter().filter(|r| r.skipped.is_some()).count();
+            println!(
+                "{} passed, {failed} failed, {skipped} skipped in {:.1} s; reports in {}",
+                results.len() - failed - skipped,
+                started.elapsed().as_secs_f64(),
+                dir.display()
+            );
+            if summary.interrupted {
+                eprintln!("posconf run: interrupted; reports hold the cases that finished");
+                130
+            } else {
+                i32::from(failed > 0)
+            }
+        }
+        Err(e) => {
+            eprintln!("posconf run: {e}");
+            e.exit_code()
+        }
+    }
 }

@@ -38,6 +38,10 @@ pub struct Case {
     /// Rules that must fire (negative cases); by default none may.
     #[serde(default)]
     pub expect_violations: Vec<String>,
+    /// Reference-terminal fault switches for this case (`wrong_mac`, `skip_trace`...): negative
+    /// cases that prove a rule fires. Ignored (case skipped) on a real terminal.
+    #[serde(default)]
+    pub sim_faults: Vec<String>,
 }
 
 /// A step: a terminal action (with the response code it must end with), or a host behaviour.
@@ -56,6 +60,9 @@ pub enum Step {
         pin: Option<String>,
         #[serde(default = "ok")]
         expect: String,
+        /// Keep this step's request and answer as `${NAME.FIELD}` (`${orig.37}`).
+        #[serde(default)]
+        save_as: Option<String>,
     },
     Balance {
         #[serde(default = "good")]
@@ -97,6 +104,8 @@ pub enum Step {
         amount: u64,
         #[serde(default = "ok")]
         expect: String,
+        #[serde(default)]
+        save_as: Option<String>,
     },
     /// Void the last pre-authorisation (by its code and date).
     PreAuthVoidLast {
@@ -163,8 +172,110 @@ pub enum Step {
     SlipContains {
         text: String,
     },
+    /// Void a purchase by voucher (trace) number, e.g. `voucher: "${orig.11}"`.
+    Void {
+        #[serde(default = "good")]
+        card: String,
+        voucher: String,
+        #[serde(default = "ok")]
+        expect: String,
+        #[serde(default)]
+        save_as: Option<String>,
+    },
+    /// Refund against an original's reference number and date (MMDD).
+    Refund {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        rrn: String,
+        date: String,
+        #[serde(default = "ok")]
+        expect: String,
+        #[serde(default)]
+        save_as: Option<String>,
+    },
+    /// Void a pre-authorisation by its authorisation code and date.
+    PreAuthVoid {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        auth_code: String,
+        date: String,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Complete a pre-authorisation by its authorisation code and date.
+    Completion {
+        #[serde(default = "good")]
+        card: String,
+        amount: u64,
+        auth_code: String,
+        date: String,
+        #[serde(default = "ok")]
+        expect: String,
+        #[serde(default)]
+        save_as: Option<String>,
+    },
+    /// Void a completion by voucher number.
+    CompletionVoid {
+        #[serde(default = "good")]
+        card: String,
+        voucher: String,
+        #[serde(default = "ok")]
+        expect: String,
+    },
+    /// Adjust a transaction by voucher number (new amount, or a tip).
+    Adjust {
+        voucher: String,
+        #[serde(default)]
+        amount: u64,
+        #[serde(default)]
+        tip: u64,
+    },
+    /// The previous step's messages: a request (default) or response matching `mti`/`txn`
+    /// (the last such), whose fields match.
+    ExpectMessage(super::expect::MessageExpect),
+    /// The previous step sent no message matching this (e.g. no 0400 after a clean purchase).
+    ExpectNoMessage(super::expect::MessageExpect),
+    /// What the terminal shows after the previous step.
+    ExpectDisplay {
+        contains: String,
+    },
+    /// Slips printed by the previous step: each text present, each `absent` text missing;
+    /// `none: true` = nothing printed.
+    ExpectReceipt {
+        #[serde(default)]
+        contains: Vec<String>,
+        #[serde(default)]
+        absent: Vec<String>,
+        #[serde(default)]
+        none: bool,
+    },
+    /// Wall time of the previous step, measured.
+    ExpectTiming {
+        #[serde(default)]
+        min_ms: Option<u64>,
+        #[serde(default)]
+        max_ms: Option<u64>,
+    },
+    /// Wait (e.g. for the terminal's timers).
+    Wait {
+        ms: u64,
+    },
     /// Add a behaviour to the centre from now on.
     Host(Behaviour),
+    /// Ask the operator to do or observe something (cases that need `manual`); the answer is
+    /// recorded. `expect` is the answer that passes (default `yes`).
+    Prompt {
+        zh: String,
+        en: String,
+        #[serde(default = "yes")]
+        expect: String,
+    },
+}
+
+fn yes() -> String {
+    "yes".into()
 }
 
 fn auth() -> String {

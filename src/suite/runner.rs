@@ -6,14 +6,31 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::model::{Case, Step, SuiteFile};
+use std::collections::BTreeSet;
+
+use super::exec::{run_steps, ConsoleOperator, Ctx, Operator};
+use super::model::{Case, SuiteFile};
+use super::rig::{Capabilities, Rig, TerminalRig, KNOWN_CAPABILITIES};
 use crate::fixtures::Fixtures;
 use crate::host::behaviour::Behaviours;
 use crate::host::centre::{system_clock, system_random, Centre};
 use crate::terminal::link::TcpLink;
-use crate::terminal::sim::{CardInput, SimConfig, SimTerminal};
-use crate::terminal::Terminal;
+use crate::terminal::sim::{Faults, SimConfig, SimTerminal};
 use crate::transcript::{Record, TranscriptWriter};
+
+/// What one step asked for and what the terminal did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepResult {
+    /// 1-based step number in the case.
+    pub n: usize,
+    /// The step's name (`purchase`, `settle`...).
+    pub action: String,
+    pub expected: String,
+    pub got: String,
+    pub passed: bool,
+    /// Wall time of the step in milliseconds.
+    pub ms: f64,
+}
 
 /// The outcome of one case.
 #[derive(Debug, Clone)]
@@ -21,7 +38,15 @@ pub struct CaseResult {
     pub suite: String,
     pub id: String,
     pub requirements: Vec<String>,
+    /// `zh / en`.
     pub title: String,
+    /// Steps as run (empty for a skipped case).
+    pub steps: Vec<StepResult>,
+    /// Every rule violation in the case's transcript, expected ones included.
+    pub violations: Vec<crate::checks::Violation>,
+    /// Rule ids the case expects to fire (negative cases).
+    pub expected_rules: Vec<String>,
+    /// Why the case failed, one line each (step mismatches, unexpected violations).
     pub failures: Vec<String>,
     pub skipped: Option<String>,
     pub duration: Duration,
@@ -35,10 +60,25 @@ impl CaseResult {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// A broken suite file (exit 2).
     #[error(transparent)]
     Suite(#[from] crate::yaml::YamlError),
+    /// Configuration: rig, capabilities, report directory (exit 2).
     #[error("{0}")]
     Setup(String),
+    /// The bench itself: a port, reader or socket missing (exit 3).
+    #[error("rig: {0}")]
+    Rig(String),
+}
+
+impl RunError {
+    /// The `posconf run` exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Rig(_) => 3,
+            _ => 2,
+        }
+    }
 }
 
 /// Every `*.yaml` suite file under the given paths (files or directories), sorted.
@@ -66,372 +106,186 @@ pub fn suite_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
     Ok(out)
 }
 
-fn card(fixtures: &Fixtures, name: &str, pin: Option<&String>) -> Result<CardInput, String> {
-    let c = fixtures
-        .card(name)
-        .ok_or_else(|| format!("no card {name:?} in the cards fixture"))?;
-    Ok(CardInput {
-        pan: c.pan.clone(),
-        track2: c.track2.clone(),
-        expiry: c.expiry.clone(),
-        pin: Some(pin.cloned().unwrap_or_else(|| c.pin.expose().to_string())),
+/// How a run is set up (the CLI's flags).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Case id, requirement id or section prefix.
+    pub filter: Option<String>,
+    pub report_dir: PathBuf,
+    pub rig: Rig,
+    /// The terminal's statement; `None` = the rig's file, else the reference terminal's.
+    pub capabilities: Option<Capabilities>,
+    /// Sim cases run at once.
+    pub jobs: usize,
+    /// An operator answers prompts on this console (`manual` cases run instead of skipping).
+    pub operator: bool,
+    /// Reports show clear PANs.
+    pub reveal: bool,
+}
+
+impl RunOptions {
+    pub fn new(report_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            filter: None,
+            report_dir,
+            rig: Rig::embedded_default(),
+            capabilities: None,
+            jobs: 8,
+            operator: false,
+            reveal: false,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// In suite order.
+    pub results: Vec<CaseResult>,
+    /// Ctrl-C stopped the run; `results` holds the cases that finished.
+    pub interrupted: bool,
+}
+
+/// Why a case cannot run here (not applicable), or `None`.
+fn not_applicable(case: &Case, available: &BTreeSet<String>, rig: &Rig) -> Option<String> {
+    let missing: Vec<&String> = case
+        .needs
+        .iter()
+        .filter(|n| !available.contains(*n))
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        return Some(format!(
+            "needs {}, which rig {:?} and the terminal's capabilities do not provide",
+            names.join(", "),
+            rig.rig
+        ));
+    }
+    if !case.sim_faults.is_empty() && !rig.is_sim() {
+        return Some("a reference-terminal fault case; the rig drives a real terminal".into());
+    }
+    None
+}
+
+fn selected(case: &Case, filter: Option<&str>) -> bool {
+    filter.is_none_or(|f| {
+        case.id == f
+            || case.id.starts_with(&format!("{f}-"))
+            || case.id.starts_with(&format!("{f}."))
+            || case
+                .requirements
+                .iter()
+                .any(|r| r == f || r.starts_with(&format!("{f}.")))
     })
 }
 
-/// Run one case; its records go to `writer` tagged with the case id.
+/// Run one case on the rig; its records go to `writer` tagged with the case id.
 async fn run_case(
     suite: &str,
     case: &Case,
     fixtures: &Fixtures,
+    rig: &Rig,
     writer: &TranscriptWriter,
-) -> CaseResult {
+    operator: Option<&mut dyn Operator>,
+) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let mut result = CaseResult {
         suite: suite.to_string(),
         id: case.id.clone(),
         requirements: case.requirements.clone(),
         title: format!("{} / {}", case.title.zh, case.title.en),
+        steps: Vec::new(),
+        violations: Vec::new(),
+        expected_rules: case.expect_violations.clone(),
         failures: Vec::new(),
         skipped: None,
         duration: Duration::ZERO,
     };
-    if let Some(need) = case.needs.iter().find(|n| n.as_str() != "sim") {
-        result.skipped = Some(format!(
-            "needs {need:?}, which the embedded default rig does not provide"
-        ));
-        return result;
-    }
-    let fail = |r: &mut CaseResult, m: String| r.failures.push(m);
-    let centre = match Centre::new(
+    let codec = crate::iso8583::cup_codec();
+    let centre = Centre::new(
         crate::profile::Profile::default(),
         fixtures.clone(),
         Behaviours::default(),
         Box::new(system_clock),
         Box::new(system_random),
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            fail(&mut result, format!("centre: {e}"));
-            return result;
-        }
-    };
-    let case_log = Arc::new(TranscriptWriter::in_memory());
-    let host = match crate::host::server::start(
-        "127.0.0.1:0"
-            .parse()
-            .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-        centre,
-        case_log.clone(),
-        Default::default(),
     )
-    .await
-    {
-        Ok(h) => h,
-        Err(e) => {
-            fail(
-                &mut result,
-                format!("cannot start the embedded centre: {e}"),
-            );
-            return result;
+    .map_err(|e| RunError::Setup(format!("centre: {e}")))?;
+    let case_log = Arc::new(TranscriptWriter::in_memory());
+    let listen = rig
+        .listen_addr()
+        .map_err(|e| RunError::Setup(e.to_string()))?;
+    let host = crate::host::server::start(listen, centre, case_log.clone(), Default::default())
+        .await
+        .map_err(|e| RunError::Rig(format!("cannot start the embedded centre on {listen}: {e}")))?;
+    let mut ctx = Ctx {
+        fixtures,
+        log: &case_log,
+        centre: Some(host.centre.clone()),
+        supervisor: &rig.supervisor_password,
+        codec: &codec,
+        operator,
+    };
+    let (steps, failures) = match &rig.terminal {
+        TerminalRig::Sim { faults } => {
+            let kek = match fixtures
+                .terminal(&rig.host.terminal_id)
+                .map(|t| t.active_kek())
+            {
+                Some(Ok(k)) => k,
+                _ => {
+                    return Err(RunError::Setup(format!(
+                        "terminal {} missing from the fixtures",
+                        rig.host.terminal_id
+                    )))
+                }
+            };
+            let mut cfg = SimConfig::default_terminal(kek);
+            cfg.timeout = Duration::from_millis(800);
+            let mut names = faults.clone();
+            names.extend(case.sim_faults.iter().cloned());
+            cfg.faults = Faults::from_names(&names)
+                .map_err(|e| RunError::Setup(format!("case {}: {e}", case.id)))?;
+            let mut t = SimTerminal::new(cfg, TcpLink::new(host.addr, false));
+            run_steps(&mut t, &case.steps, &mut ctx).await
+        }
+        TerminalRig::Serial {
+            port,
+            baud,
+            timeout_ms,
+        } => {
+            let mut t = crate::terminal::automation::SerialTerminal::open(
+                port,
+                *baud,
+                Duration::from_millis(*timeout_ms),
+            )
+            .map_err(|e| RunError::Rig(e.to_string()))?;
+            run_steps(&mut t, &case.steps, &mut ctx).await
+        }
+        TerminalRig::Manual {} => {
+            let Some(op) = ctx.operator.take() else {
+                return Err(RunError::Rig(
+                    "a manual rig needs an operator: run with --operator".into(),
+                ));
+            };
+            let mut t = crate::terminal::manual::ManualTerminal::new(op, host.addr);
+            run_steps(&mut t, &case.steps, &mut ctx).await
         }
     };
-    let kek = match fixtures.terminal("12345678").map(|t| t.active_kek()) {
-        Some(Ok(k)) => k,
-        _ => {
-            fail(
-                &mut result,
-                "terminal 12345678 missing from the fixtures".into(),
-            );
-            return result;
-        }
-    };
-    let mut cfg = SimConfig::default_terminal(kek);
-    cfg.timeout = Duration::from_millis(800);
-    let mut t = SimTerminal::new(cfg, TcpLink::new(host.addr, false));
-    for (i, step) in case.steps.iter().enumerate() {
-        let n = i + 1;
-        let code_of = |r: Result<crate::terminal::Outcome, crate::terminal::TerminalError>| match r
-        {
-            Ok(o) => o.code.unwrap_or_else(|| "no answer".into()),
-            Err(e) => format!("refused ({e})"),
-        };
-        let (what, got, want) = match step {
-            Step::SignIn { expect } => (
-                "sign_in",
-                code_of(Terminal::pos_sign_in(&mut t).await),
-                expect.clone(),
-            ),
-            Step::Purchase {
-                card: c,
-                amount,
-                pin,
-                expect,
-            } => match card(fixtures, c, pin.as_ref()) {
-                Ok(ci) => (
-                    "purchase",
-                    code_of(Terminal::purchase(&mut t, &ci, *amount).await),
-                    expect.clone(),
-                ),
-                Err(e) => ("purchase", e, expect.clone()),
-            },
-            Step::Balance { card: c, expect } => match card(fixtures, c, None) {
-                Ok(ci) => (
-                    "balance",
-                    code_of(Terminal::balance_inquiry(&mut t, &ci).await),
-                    expect.clone(),
-                ),
-                Err(e) => ("balance", e, expect.clone()),
-            },
-            Step::VoidLast { card: c, expect } => {
-                let voucher = t
-                    .log
-                    .iter()
-                    .rev()
-                    .find(|e| e.kind == crate::iso8583::txn::TxnKind::Purchase && !e.voided)
-                    .map(|e| e.stan.clone())
-                    .unwrap_or_default();
-                match card(fixtures, c, None) {
-                    Ok(ci) => (
-                        "void_last",
-                        code_of(t.void(&ci, &voucher).await),
-                        expect.clone(),
-                    ),
-                    Err(e) => ("void_last", e, expect.clone()),
-                }
-            }
-            Step::RefundFirst {
-                card: c,
-                amount,
-                expect,
-            } => {
-                let (rrn, date) = t
-                    .log
-                    .first()
-                    .map(|e| (e.rrn.clone(), e.date.clone()))
-                    .unwrap_or_default();
-                match card(fixtures, c, None) {
-                    Ok(ci) => (
-                        "refund_first",
-                        code_of(t.refund(&ci, *amount, &rrn, &date).await),
-                        expect.clone(),
-                    ),
-                    Err(e) => ("refund_first", e, expect.clone()),
-                }
-            }
-            Step::Settle { expect } => {
-                let got = match Terminal::settle(&mut t).await {
-                    Ok((a, b)) => format!("{a}{b}"),
-                    Err(e) => format!("refused ({e})"),
-                };
-                ("settle", got, expect.clone())
-            }
-            Step::SignOff { expect } => (
-                "sign_off",
-                code_of(Terminal::sign_off(&mut t).await),
-                expect.clone(),
-            ),
-            Step::Echo { expect } => (
-                "echo",
-                code_of(Terminal::echo_test(&mut t).await),
-                expect.clone(),
-            ),
-            Step::PreAuth {
-                card: c,
-                amount,
-                expect,
-            } => match card(fixtures, c, None) {
-                Ok(ci) => (
-                    "pre_auth",
-                    code_of(Terminal::pre_auth(&mut t, &ci, *amount).await),
-                    expect.clone(),
-                ),
-                Err(e) => ("pre_auth", e, expect.clone()),
-            },
-            Step::PreAuthVoidLast { card: c, expect }
-            | Step::CompletionLast {
-                card: c, expect, ..
-            } => {
-                let amount_step = if let Step::CompletionLast { amount, .. } = step {
-                    Some(*amount)
-                } else {
-                    None
-                };
-                let last = t
-                    .log
-                    .iter()
-                    .rev()
-                    .find(|e| e.kind == crate::iso8583::txn::TxnKind::PreAuth)
-                    .cloned();
-                match (card(fixtures, c, None), last) {
-                    (Ok(ci), Some(pa)) => {
-                        let code = pa.auth_code.clone().unwrap_or_default();
-                        match amount_step {
-                            Some(a) => (
-                                "completion_last",
-                                code_of(
-                                    Terminal::completion(&mut t, &ci, a, &code, &pa.date).await,
-                                ),
-                                expect.clone(),
-                            ),
-                            None => (
-                                "pre_auth_void_last",
-                                code_of(
-                                    Terminal::pre_auth_void(
-                                        &mut t, &ci, pa.amount, &code, &pa.date,
-                                    )
-                                    .await,
-                                ),
-                                expect.clone(),
-                            ),
-                        }
-                    }
-                    (Err(e), _) => ("pre_auth_ref", e, expect.clone()),
-                    (_, None) => (
-                        "pre_auth_ref",
-                        "no pre-authorisation in the batch".into(),
-                        expect.clone(),
-                    ),
-                }
-            }
-            Step::CompletionVoidLast { card: c, expect } => {
-                let voucher = t
-                    .log
-                    .iter()
-                    .rev()
-                    .find(|e| {
-                        e.kind == crate::iso8583::txn::TxnKind::CompletionRequest && !e.voided
-                    })
-                    .map(|e| e.stan.clone())
-                    .unwrap_or_default();
-                match card(fixtures, c, None) {
-                    Ok(ci) => (
-                        "completion_void_last",
-                        code_of(t.completion_void(&ci, &voucher).await),
-                        expect.clone(),
-                    ),
-                    Err(e) => ("completion_void_last", e, expect.clone()),
-                }
-            }
-            Step::Offline {
-                card: c,
-                amount,
-                auth_code,
-            } => match card(fixtures, c, None) {
-                Ok(ci) => {
-                    let got = match t
-                        .offline_settlement(&ci.pan, &ci.expiry, *amount, auth_code)
-                        .await
-                    {
-                        Ok(_) => "stored".to_string(),
-                        Err(e) => format!("refused ({e})"),
-                    };
-                    ("offline", got, "stored".to_string())
-                }
-                Err(e) => ("offline", e, "stored".to_string()),
-            },
-            Step::AdjustFirst { amount, tip } => {
-                let voucher = t.log.first().map(|e| e.stan.clone()).unwrap_or_default();
-                let got = match t.adjust(&voucher, *amount, *tip).await {
-                    Ok(_) => "stored".to_string(),
-                    Err(e) => format!("refused ({e})"),
-                };
-                ("adjust_first", got, "stored".to_string())
-            }
-            Step::DownloadParams { expect } => (
-                "download_params",
-                code_of(t.download_parameters().await),
-                expect.clone(),
-            ),
-            Step::UploadStatus { expect } => (
-                "upload_status",
-                code_of(t.upload_status().await),
-                expect.clone(),
-            ),
-            Step::Reprint => {
-                let got = if Terminal::reprint(&mut t).await.is_ok() {
-                    "printed"
-                } else {
-                    "nothing to reprint"
-                };
-                ("reprint", got.to_string(), "printed".to_string())
-            }
-            Step::Lock => {
-                Terminal::lock(&mut t);
-                continue;
-            }
-            Step::Unlock { password } => {
-                let got = if Terminal::unlock(&mut t, password).is_ok() {
-                    "unlocked"
-                } else {
-                    "refused"
-                };
-                ("unlock", got.to_string(), "unlocked".to_string())
-            }
-            Step::TestMode { on } => {
-                let got = if Terminal::set_test_mode(&mut t, *on).is_ok() {
-                    "ok"
-                } else {
-                    "refused"
-                };
-                ("test_mode", got.to_string(), "ok".to_string())
-            }
-            Step::PowerCycle => {
-                let _ = Terminal::power_on(&mut t).await;
-                continue;
-            }
-            Step::OperatorSignIn {
-                code,
-                password,
-                expect,
-            } => {
-                let got = match Terminal::operator_sign_in(&mut t, code, password).await {
-                    Ok(_) => "00".to_string(),
-                    Err(e) => format!("refused ({e})"),
-                };
-                ("operator_sign_in", got, expect.clone())
-            }
-            Step::SlipContains { text } => {
-                let slip = Terminal::last_receipt(&t).unwrap_or_default();
-                let got = if slip.contains(text.as_str()) {
-                    text.clone()
-                } else {
-                    format!("a slip without {text:?}")
-                };
-                ("slip_contains", got, text.clone())
-            }
-            Step::Host(b) => {
-                host.centre
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .behaviours
-                    .push(b.clone());
-                continue;
-            }
-        };
-        // A refusal matches `refused`; its reason is kept for the failure text.
-        if got != want && !got.starts_with(&format!("{want} (")) {
-            fail(
-                &mut result,
-                format!("step {n} {what}: expected {want}, got {got}"),
-            );
-        }
-    }
+    result.steps = steps;
+    result.failures = failures;
     tokio::time::sleep(Duration::from_millis(20)).await;
     host.shutdown().await;
     let records = case_log.records();
-    writer.set_case(Some(case.id.clone()));
     for r in &records {
         writer.write(Record {
             seq: 0,
+            case: Some(case.id.clone()),
             ..r.clone()
         });
     }
-    writer.set_case(None);
-    let report = crate::checks::check(&crate::checks::Transcript::from_records(
-        &records,
-        &crate::iso8583::cup_codec(),
-    ));
+    let report = crate::checks::check(&crate::checks::Transcript::from_records(&records, &codec));
     let mut expected: Vec<&String> = case.expect_violations.iter().collect();
+    result.violations = report.violations.clone();
     for v in &report.violations {
         if let Some(i) = expected.iter().position(|e| e.as_str() == v.rule) {
             expected.remove(i);
@@ -440,81 +294,218 @@ async fn run_case(
         if case.expect_violations.iter().any(|e| e == v.rule) {
             continue;
         }
-        fail(
-            &mut result,
-            format!(
-                "{} [{}] {} trace {} field {}: expected {}, found {} — {}",
-                v.requirement,
-                v.rule,
-                v.mti.as_deref().unwrap_or("-"),
-                v.stan.as_deref().unwrap_or("-"),
-                v.field.as_deref().unwrap_or("-"),
-                v.expected.as_deref().unwrap_or("-"),
-                v.found.as_deref().unwrap_or("-"),
-                v.message
-            ),
-        );
+        result.failures.push(format!(
+            "{} [{}] {} trace {} field {}: expected {}, found {} — {}",
+            v.requirement,
+            v.rule,
+            v.mti.as_deref().unwrap_or("-"),
+            v.stan.as_deref().unwrap_or("-"),
+            v.field.as_deref().unwrap_or("-"),
+            v.expected.as_deref().unwrap_or("-"),
+            v.found.as_deref().unwrap_or("-"),
+            v.message
+        ));
     }
     for e in expected {
-        fail(
-            &mut result,
-            format!("rule {e} was expected to fire and did not"),
-        );
+        result
+            .failures
+            .push(format!("rule {e} was expected to fire and did not"));
     }
     result.duration = start.elapsed();
-    result
+    Ok(result)
 }
 
-/// Run the suites; writes `junit.xml`, `transcript.jsonl` and `traffic.pcap` into `report_dir`.
-pub fn run(
-    paths: &[PathBuf],
-    filter: Option<&str>,
-    report_dir: &Path,
-    progress: &mut dyn FnMut(&CaseResult),
-) -> Result<Vec<CaseResult>, RunError> {
+fn skipped(suite: &str, case: &Case, why: String) -> CaseResult {
+    CaseResult {
+        suite: suite.to_string(),
+        id: case.id.clone(),
+        requirements: case.requirements.clone(),
+        title: format!("{} / {}", case.title.zh, case.title.en),
+        steps: Vec::new(),
+        violations: Vec::new(),
+        expected_rules: case.expect_violations.clone(),
+        failures: Vec::new(),
+        skipped: Some(why),
+        duration: Duration::ZERO,
+    }
+}
+
+/// Load and validate suites: every file parses, case ids are unique, `needs` names are known.
+pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<(PathBuf, SuiteFile)>, RunError> {
     let files = suite_files(paths)?;
     let suites: Vec<(PathBuf, SuiteFile)> = files
         .into_iter()
         .map(|f| super::model::load(&f).map(|s| (f, s)))
         .collect::<Result<_, _>>()?;
-    let fixtures = Fixtures::builtin().map_err(|e| RunError::Setup(e.to_string()))?;
-    std::fs::create_dir_all(report_dir)
-        .map_err(|e| RunError::Setup(format!("{}: {e}", report_dir.display())))?;
-    let writer = TranscriptWriter::to_file_and_memory(&report_dir.join("transcript.jsonl"))
-        .map_err(|e| RunError::Setup(e.to_string()))?;
-    let rt = tokio::runtime::Runtime::new().map_err(|e| RunError::Setup(e.to_string()))?;
-    let mut results = Vec::new();
-    for (_, suite) in &suites {
-        for case in &suite.cases {
-            let selected = filter.is_none_or(|f| {
-                case.id == f
-                    || case.id.starts_with(&format!("{f}."))
-                    || case
-                        .requirements
-                        .iter()
-                        .any(|r| r == f || r.starts_with(&format!("{f}.")))
-            });
-            if !selected {
-                continue;
+    let mut seen = std::collections::HashMap::new();
+    for (f, s) in &suites {
+        for c in &s.cases {
+            if let Some(prev) = seen.insert(c.id.clone(), f.clone()) {
+                return Err(RunError::Setup(format!(
+                    "{}: case id {:?} is also used in {}",
+                    f.display(),
+                    c.id,
+                    prev.display()
+                )));
             }
-            let r = rt.block_on(run_case(&suite.suite, case, &fixtures, &writer));
-            progress(&r);
-            results.push(r);
-            // Written as the run goes, so an interrupted run still leaves its reports.
-            write_junit(&results, &report_dir.join("junit.xml"))?;
+            super::rig::check_needs(&format!("{} case {}", f.display(), c.id), &c.needs)
+                .map_err(|e| RunError::Setup(e.to_string()))?;
+            if let Err(e) = Faults::from_names(&c.sim_faults) {
+                return Err(RunError::Setup(format!(
+                    "{} case {}: {e}",
+                    f.display(),
+                    c.id
+                )));
+            }
         }
     }
-    write_junit(&results, &report_dir.join("junit.xml"))?;
-    let pcap = std::fs::File::create(report_dir.join("traffic.pcap"))
+    Ok(suites)
+}
+
+/// Run the suites on the rig; writes `junit.xml`, `transcript.jsonl`, `report.html` and
+/// `traffic.pcap` into the report directory, `junit.xml` again after every case so an
+/// interrupted run keeps what it did.
+pub fn run(
+    paths: &[PathBuf],
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&CaseResult),
+) -> Result<RunSummary, RunError> {
+    let suites = load_suites(paths)?;
+    opts.rig
+        .validate()
         .map_err(|e| RunError::Setup(e.to_string()))?;
-    crate::pcap::write_pcap(&writer.records(), std::io::BufWriter::new(pcap))
+    let caps = match (&opts.capabilities, &opts.rig.capabilities) {
+        (Some(c), _) => c.clone(),
+        (None, Some(path)) => {
+            Capabilities::load(path).map_err(|e| RunError::Setup(e.to_string()))?
+        }
+        (None, None) if opts.rig.is_sim() => {
+            Capabilities::reference().map_err(|e| RunError::Setup(e.to_string()))?
+        }
+        // A real terminal without a statement: assume it claims everything.
+        (None, None) => Capabilities {
+            terminal: "terminal under test (no capability file: every feature assumed)".into(),
+            vendor: None,
+            supports: KNOWN_CAPABILITIES.iter().map(|s| s.to_string()).collect(),
+        },
+    };
+    let available = opts.rig.available(&caps, opts.operator);
+    let fixtures = Fixtures::builtin().map_err(|e| RunError::Setup(e.to_string()))?;
+    std::fs::create_dir_all(&opts.report_dir)
+        .map_err(|e| RunError::Setup(format!("{}: {e}", opts.report_dir.display())))?;
+    let writer = TranscriptWriter::to_file_and_memory(&opts.report_dir.join("transcript.jsonl"))
         .map_err(|e| RunError::Setup(e.to_string()))?;
-    Ok(results)
+    let rt = tokio::runtime::Runtime::new().map_err(|e| RunError::Setup(e.to_string()))?;
+
+    // (order, suite, case) of every selected case.
+    let mut todo: Vec<(usize, &str, &Case)> = Vec::new();
+    for (_, suite) in &suites {
+        for case in &suite.cases {
+            if selected(case, opts.filter.as_deref()) {
+                todo.push((todo.len(), suite.suite.as_str(), case));
+            }
+        }
+    }
+    let junit = opts.report_dir.join("junit.xml");
+    let mut done: Vec<(usize, CaseResult)> = Vec::new();
+    let mut fatal: Option<RunError> = None;
+    let interrupted = rt.block_on(async {
+        use futures::StreamExt;
+        let mut operator = opts.operator.then_some(ConsoleOperator);
+        let mut record = |i: usize, r: CaseResult, done: &mut Vec<(usize, CaseResult)>| {
+            progress(&r);
+            done.push((i, r));
+            let mut sorted: Vec<&CaseResult> = Vec::new();
+            let mut idx: Vec<usize> = (0..done.len()).collect();
+            idx.sort_by_key(|&k| done[k].0);
+            for k in idx {
+                sorted.push(&done[k].1);
+            }
+            // Best effort while running; the final write below reports errors.
+            let _ = write_junit_refs(&sorted, &junit);
+        };
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        // Sim cases run concurrently (each has its own centre and terminal); a real terminal
+        // or an operator takes one case at a time.
+        let parallel = opts.rig.is_sim() && !opts.operator;
+        let jobs = if parallel { opts.jobs.max(1) } else { 1 };
+        let mut queue = todo.iter();
+        let mut running = futures::stream::FuturesUnordered::new();
+        loop {
+            while running.len() < jobs {
+                let Some(&(i, suite, case)) = queue.next() else {
+                    break;
+                };
+                if let Some(why) = not_applicable(case, &available, &opts.rig) {
+                    record(i, skipped(suite, case, why), &mut done);
+                    continue;
+                }
+                if parallel {
+                    let fx = &fixtures;
+                    let w = &writer;
+                    let rig = &opts.rig;
+                    running.push(Box::pin(async move {
+                        (i, run_case(suite, case, fx, rig, w, None).await)
+                    })
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>);
+                } else {
+                    // One at a time, so the operator can be lent to the case.
+                    let op = operator.as_mut().map(|o| o as &mut dyn Operator);
+                    let r = tokio::select! {
+                        r = run_case(suite, case, &fixtures, &opts.rig, &writer, op) => r,
+                        _ = &mut ctrl_c => return true,
+                    };
+                    match r {
+                        Ok(r) => record(i, r, &mut done),
+                        Err(e) => {
+                            fatal = Some(e);
+                            return false;
+                        }
+                    }
+                }
+            }
+            if running.is_empty() {
+                if queue.len() == 0 {
+                    return false;
+                }
+                continue;
+            }
+            tokio::select! {
+                Some((i, r)) = running.next() => match r {
+                    Ok(r) => record(i, r, &mut done),
+                    Err(e) => {
+                        fatal = Some(e);
+                        return false;
+                    }
+                },
+                _ = &mut ctrl_c => return true,
+            }
+        }
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let results: Vec<CaseResult> = done.into_iter().map(|(_, r)| r).collect();
+    // Reports are written whatever happened: an interrupted or failed run keeps its evidence.
+    write_junit(&results, &junit)?;
+    let records = writer.records();
+    crate::report::write_reports(&results, &records, opts, interrupted)?;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    Ok(RunSummary {
+        results,
+        interrupted,
+    })
 }
 
 /// JUnit XML: one test suite per suite file, case id and requirements in the name, the
 /// violations as failure text.
 pub fn write_junit(results: &[CaseResult], path: &Path) -> Result<(), RunError> {
+    let refs: Vec<&CaseResult> = results.iter().collect();
+    write_junit_refs(&refs, path)
+}
+
+fn write_junit_refs(results: &[&CaseResult], path: &Path) -> Result<(), RunError> {
     use junit_report::{Duration as JDuration, ReportBuilder, TestCase, TestSuiteBuilder};
     let mut by_suite: Vec<(String, Vec<TestCase>)> = Vec::new();
     for r in results {

@@ -6,7 +6,9 @@
 //!   (operator-prompt) drivers implement the same trait.
 //! - [`link`]: `HostLink`, a terminal's connection to the centre.
 
+pub mod automation;
 pub mod link;
+pub mod manual;
 pub mod sim;
 
 pub use sim::{CardInput, Outcome};
@@ -108,6 +110,10 @@ pub trait Terminal {
     fn read_display(&self) -> String;
     /// The last slip printed (sales, settlement or fault slip).
     fn last_receipt(&self) -> Option<String>;
+    /// Slips printed since the last call, in order (a settlement prints several).
+    fn take_printed(&mut self) -> Vec<String>;
+    /// POS status upload (0820, 60.3 = 362).
+    async fn upload_status(&mut self) -> Result<Outcome, TerminalError>;
     /// Reprint the last sales slip (marked DUPLICATED).
     async fn reprint(&mut self) -> Result<Outcome, TerminalError>;
 }

@@ -51,6 +51,45 @@ pub struct Faults {
     pub missing_voucher_on_slip: bool,
 }
 
+impl Faults {
+    /// Every switch by name, as suites and rig files spell them.
+    pub const NAMES: &'static [&'static str] = &[
+        "wrong_mac",
+        "skip_trace",
+        "no_reversal",
+        "stale_batch",
+        "wrong_totals",
+        "ignore_response_mac",
+        "fail_after_approval",
+        "missing_voucher_on_slip",
+    ];
+
+    /// Turn on the named switches; an unknown name is an error naming the known ones.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Faults, String> {
+        let mut f = Faults::default();
+        for n in names {
+            let slot = match n.as_ref() {
+                "wrong_mac" => &mut f.wrong_mac,
+                "skip_trace" => &mut f.skip_trace,
+                "no_reversal" => &mut f.no_reversal,
+                "stale_batch" => &mut f.stale_batch,
+                "wrong_totals" => &mut f.wrong_totals,
+                "ignore_response_mac" => &mut f.ignore_response_mac,
+                "fail_after_approval" => &mut f.fail_after_approval,
+                "missing_voucher_on_slip" => &mut f.missing_voucher_on_slip,
+                other => {
+                    return Err(format!(
+                        "unknown fault switch {other:?} (known: {})",
+                        Faults::NAMES.join(", ")
+                    ))
+                }
+            };
+            *slot = true;
+        }
+        Ok(f)
+    }
+}
+
 /// Terminal configuration (parameters the centre would download).
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -172,6 +211,8 @@ pub struct SimTerminal<L: HostLink> {
     pub test_mode: bool,
     /// Everything printed, oldest first.
     pub printed: Vec<String>,
+    /// How many of `printed` [`Terminal::take_printed`] has handed out.
+    printed_taken: usize,
     /// Why the last exchange produced no answer: "98" timeout, "06" network error.
     last_failure: Option<&'static str>,
     /// Locked by the operator (seed 6.1.4.4): no transactions until unlocked.
@@ -220,6 +261,7 @@ impl<L: HostLink> SimTerminal<L> {
             operator: None,
             test_mode: false,
             printed: Vec::new(),
+            printed_taken: 0,
             last_slip: None,
             last_failure: None,
             locked: false,
@@ -1459,6 +1501,16 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
 
     fn last_receipt(&self) -> Option<String> {
         self.printed.last().cloned()
+    }
+
+    fn take_printed(&mut self) -> Vec<String> {
+        let start = self.printed_taken.min(self.printed.len());
+        self.printed_taken = self.printed.len();
+        self.printed[start..].to_vec()
+    }
+
+    async fn upload_status(&mut self) -> Result<Outcome, TerminalError> {
+        SimTerminal::upload_status(self).await
     }
 
     async fn reprint(&mut self) -> Result<Outcome, TerminalError> {
