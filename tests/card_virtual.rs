@@ -569,6 +569,72 @@ fn torn_debit_is_all_or_nothing() {
 }
 
 #[test]
+fn transaction_prove_returns_the_tac_of_a_finished_load() {
+    let f = fx();
+    let issuer = Issuer::for_card(&f, "ep1").unwrap();
+    let mut c = ep1();
+    c.set_faults(Faults {
+        tear: Some(Tear::AfterCommit),
+        ..Faults::default()
+    });
+    assert!(load::perform_load(&mut c, &issuer, &load_params(500)).is_err());
+    c.reinsert().unwrap();
+    ops::select_app(&mut c).unwrap();
+    // The terminal never saw the TAC; the card still proves the load (type 02, counter 7).
+    let (mac2, tac) = ops::get_transaction_prove(&mut c, 0x02, 7)
+        .unwrap()
+        .unwrap();
+    let log = ops::read_log(&mut c).unwrap();
+    let input = LoadMacInput {
+        old_balance: 1000,
+        amount: 500,
+        txn_type: 2,
+        terminal_id: TERM_C,
+        host_date: log[0].date,
+        host_time: log[0].time,
+        online_ctr: 7,
+        new_balance: 1500,
+    };
+    issuer
+        .verify_load_tac([0x20, 0x25, 0, 0, 0, 0, 0, 1], &input, tac)
+        .unwrap();
+    assert_eq!(mac2.len(), 4);
+    assert_eq!(ops::get_transaction_prove(&mut c, 0x02, 6).unwrap(), None);
+    assert_eq!(ops::get_transaction_prove(&mut c, 0x06, 7).unwrap(), None);
+}
+
+#[test]
+fn test_hooks_are_off_unless_enabled() {
+    let mut c = ep1();
+    assert_eq!(x(&mut c, "80F0000001 04"), "6D00");
+    assert_eq!(c.faults(), Faults::default());
+    c.set_test_hooks(true);
+    assert_eq!(x(&mut c, "80F0000001 14"), "9000");
+    assert_eq!(
+        c.faults(),
+        Faults {
+            pull_after_init: true,
+            tear: Some(Tear::AfterCommit),
+            ..Faults::default()
+        }
+    );
+    for f in [
+        Faults::default(),
+        Faults {
+            wrong_mac1: true,
+            no_tac: true,
+            ..Faults::default()
+        },
+        Faults {
+            tear: Some(Tear::BeforeCommit),
+            ..Faults::default()
+        },
+    ] {
+        assert_eq!(Faults::from_mask(f.to_mask()), f);
+    }
+}
+
+#[test]
 fn removed_card_answers_nothing() {
     let mut c = ep1();
     c.remove().unwrap();

@@ -143,6 +143,7 @@ pub mod sw {
     pub const INSUFFICIENT_BALANCE: u16 = 0x9401;
     pub const COUNTER_MAX: u16 = 0x9402;
     pub const KEY_INDEX: u16 = 0x9403;
+    pub const MAC_NOT_AVAILABLE: u16 = 0x9406;
     pub const PIN_BLOCKED: u16 = 0x6983;
     pub const SECURITY: u16 = 0x6982;
     pub const CONDITIONS: u16 = 0x6985;

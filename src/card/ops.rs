@@ -189,3 +189,36 @@ pub fn terminal_id(s: &str) -> Result<[u8; 6], PbocError> {
     b.try_into()
         .map_err(|_| PbocError::Usage(format!("terminal id {s:?} must be 12 hex digits")))
 }
+
+/// GET TRANSACTION PROVE (`80 5A 00 type 02 ctr 08`): the MAC and TAC of a finished
+/// transaction, for a terminal that lost the card's answer. `Ok(None)` when the card has no
+/// such transaction (9406).
+pub fn get_transaction_prove(
+    card: &mut dyn Card,
+    txn_type: u8,
+    ctr: u16,
+) -> Result<Option<([u8; 4], [u8; 4])>, PbocError> {
+    let a = Apdu::new(0x80, 0x5A, 0x00, txn_type)
+        .with_data(ctr.to_be_bytes().to_vec())
+        .with_le(8);
+    match exchange(card, "GET TRANSACTION PROVE", &a, 8..=8) {
+        Ok(d) => Ok(Some(([d[0], d[1], d[2], d[3]], [d[4], d[5], d[6], d[7]]))),
+        Err(PbocError::Refused {
+            sw: sw::MAC_NOT_AVAILABLE,
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Set a posconf virtual card's fault switches through APDUs (`80 F0 00 00 01 mask`), which
+/// works across pcscd/vpcd; an in-process virtual card is set directly. A card without test
+/// hooks answers 6D00, reported as a refusal.
+pub fn set_faults(card: &mut dyn Card, faults: super::pboc::Faults) -> Result<(), PbocError> {
+    if let Some(v) = card.as_virtual() {
+        v.set_faults(faults);
+        return Ok(());
+    }
+    let a = Apdu::new(0x80, 0xF0, 0x00, 0x00).with_data(vec![faults.to_mask()]);
+    exchange(card, "posconf test hooks (80 F0)", &a, 0..=0).map(|_| ())
+}

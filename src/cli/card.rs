@@ -38,6 +38,10 @@ pub enum CardCmd {
         /// Log control frames and APDUs to stderr (VERIFY data masked).
         #[arg(short, long)]
         verbose: bool,
+        /// Refuse posconf's fault-switch command `80 F0` (on by default, so suites can steer
+        /// the served card through pcscd).
+        #[arg(long)]
+        no_test_hooks: bool,
     },
     /// List the PC/SC readers pcscd knows.
     Readers,
@@ -180,7 +184,8 @@ pub fn run(cmd: CardCmd) -> i32 {
             cards,
             reinsert_ms,
             verbose,
-        } => serve_vpcd(addr, card, cards, reinsert_ms, verbose),
+            no_test_hooks,
+        } => serve_vpcd(addr, card, cards, reinsert_ms, verbose, !no_test_hooks),
         CardCmd::Readers => crate::card::pcsc::list_readers()
             .map(|rs| {
                 for r in rs {
@@ -304,13 +309,15 @@ fn serve_vpcd(
     cards: Option<PathBuf>,
     reinsert_ms: u64,
     verbose: bool,
+    test_hooks: bool,
 ) -> Result<(), PbocError> {
     let fx = PbocFixtures::load_or_builtin(cards.as_deref()).map_err(CardError::from)?;
     let name = match card {
         Some(n) => n,
         None => fx.first_card().map_err(CardError::from)?.name.clone(),
     };
-    let c = PbocCard::from_fixture(&fx, &name).map_err(CardError::from)?;
+    let mut c = PbocCard::from_fixture(&fx, &name).map_err(CardError::from)?;
+    c.set_test_hooks(test_hooks);
     let opts = VpcdOptions {
         addr: addr.clone(),
         verbose,

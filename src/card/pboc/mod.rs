@@ -108,6 +108,26 @@ pub struct Persistent {
     #[serde(serialize_with = "hex_vec")]
     pub ef15: Vec<u8>,
     pub pin_tries_left: u8,
+    /// What GET TRANSACTION PROVE answers for the last transactions, newest first.
+    pub proofs: Vec<Proof>,
+}
+
+/// The MAC and TAC of a completed transaction, kept so a terminal that lost the answer (card
+/// pulled during CREDIT/DEBIT) can still get the TAC for the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Proof {
+    pub txn_type: u8,
+    /// The counter before the transaction (as in the log).
+    pub ctr: u16,
+    /// MAC2 (the host's, for a load; the card's, for a purchase).
+    #[serde(serialize_with = "hex4")]
+    pub mac: [u8; 4],
+    #[serde(serialize_with = "hex4")]
+    pub tac: [u8; 4],
+}
+
+fn hex4<S: serde::Serializer>(b: &[u8; 4], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode_upper(b))
 }
 
 fn hex_vec<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -127,7 +147,17 @@ impl Persistent {
             PurseKind::Ep => self.ep.as_mut(),
         }
     }
-    fn push_log(&mut self, r: LogRecord) {
+    fn push_log(&mut self, r: LogRecord, mac: [u8; 4], tac: [u8; 4]) {
+        self.proofs.insert(
+            0,
+            Proof {
+                txn_type: r.txn_type,
+                ctr: r.serial,
+                mac,
+                tac,
+            },
+        );
+        self.proofs.truncate(LOG_RECORDS);
         self.log.insert(0, r);
         self.log.truncate(LOG_RECORDS);
     }
@@ -154,6 +184,36 @@ pub struct Faults {
     pub pull_after_init: bool,
     /// The card loses power during the CREDIT/DEBIT write.
     pub tear: Option<Tear>,
+}
+
+impl Faults {
+    /// The data byte of the `80 F0` test command: 01 wrong MAC1, 02 no TAC, 04 pull after
+    /// INIT, 08 tear before commit, 10 tear after commit.
+    pub fn to_mask(self) -> u8 {
+        u8::from(self.wrong_mac1)
+            | u8::from(self.no_tac) << 1
+            | u8::from(self.pull_after_init) << 2
+            | match self.tear {
+                None => 0,
+                Some(Tear::BeforeCommit) => 0x08,
+                Some(Tear::AfterCommit) => 0x10,
+            }
+    }
+
+    pub fn from_mask(m: u8) -> Faults {
+        Faults {
+            wrong_mac1: m & 0x01 != 0,
+            no_tac: m & 0x02 != 0,
+            pull_after_init: m & 0x04 != 0,
+            tear: if m & 0x08 != 0 {
+                Some(Tear::BeforeCommit)
+            } else if m & 0x10 != 0 {
+                Some(Tear::AfterCommit)
+            } else {
+                None
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +257,7 @@ pub struct PbocCard {
     pending: Option<Pending>,
     randoms: VecDeque<[u8; 4]>,
     faults: Faults,
+    test_hooks: bool,
 }
 
 impl std::fmt::Debug for PbocCard {
@@ -277,6 +338,7 @@ impl PbocCard {
                 log: Vec::new(),
                 ef15: c.ef15()?,
                 pin_tries_left: c.pin_tries,
+                proofs: Vec::new(),
             },
             present: true,
             powered: false,
@@ -286,6 +348,7 @@ impl PbocCard {
             pending: None,
             randoms: VecDeque::new(),
             faults: Faults::default(),
+            test_hooks: false,
         })
     }
 
@@ -312,6 +375,13 @@ impl PbocCard {
 
     pub fn set_faults(&mut self, f: Faults) {
         self.faults = f;
+    }
+
+    /// Accept posconf's fault-switch command `80 F0 00 00 01 mask` (see [`Faults::to_mask`]),
+    /// so a card served through vpcd can be steered by a test on the other side of pcscd.
+    /// Off by default: a card under test answers it 6D00 like any unknown instruction.
+    pub fn set_test_hooks(&mut self, on: bool) {
+        self.test_hooks = on;
     }
 
     /// Queue the next random numbers the card will use (GET CHALLENGE, INITIALIZE), so tests
@@ -385,7 +455,9 @@ impl PbocCard {
             (0x00, 0xD6) => sw_only(sw::SECURITY),
             (0x04, 0xD6) => self.update_binary_sm(&apdu),
             (0x00, 0xB2) => self.read_record(&apdu),
-            (_, 0xA4 | 0x20 | 0x84 | 0x5C | 0x50 | 0x52 | 0x54 | 0xB0 | 0xD6 | 0xB2) => {
+            (0x80, 0x5A) => self.get_transaction_prove(&apdu),
+            (0x80, 0xF0) if self.test_hooks => self.test_command(&apdu),
+            (_, 0xA4 | 0x20 | 0x84 | 0x5C | 0x50 | 0x52 | 0x54 | 0xB0 | 0xD6 | 0xB2 | 0x5A) => {
                 sw_only(sw::CLA_UNSUPPORTED)
             }
             (0x00 | 0x04 | 0x80 | 0x84, _) => sw_only(sw::INS_UNSUPPORTED),
@@ -676,15 +748,19 @@ impl PbocCard {
         p.balance = mac.new_balance;
         p.online_ctr = mac.online_ctr.wrapping_add(1);
         let overdraft = p.overdraft;
-        next.push_log(LogRecord {
-            serial: mac.online_ctr,
-            overdraft,
-            amount: mac.amount,
-            txn_type: mac.txn_type,
-            terminal_id: mac.terminal_id,
-            date: mac.host_date,
-            time: mac.host_time,
-        });
+        next.push_log(
+            LogRecord {
+                serial: mac.online_ctr,
+                overdraft,
+                amount: mac.amount,
+                txn_type: mac.txn_type,
+                terminal_id: mac.terminal_id,
+                date: mac.host_date,
+                time: mac.host_time,
+            },
+            [got[0], got[1], got[2], got[3]],
+            tac,
+        );
         self.commit(next).map_err(Fail::Lost)?;
         Ok(if self.faults.no_tac {
             ok(Vec::new())
@@ -746,15 +822,19 @@ impl PbocCard {
         p.balance = p.balance.saturating_sub(amount);
         p.offline_ctr = old.offline_ctr.wrapping_add(1);
         let overdraft = p.overdraft;
-        next.push_log(LogRecord {
-            serial: old.offline_ctr,
-            overdraft,
-            amount,
-            txn_type: mac.txn_type,
-            terminal_id,
-            date,
-            time,
-        });
+        next.push_log(
+            LogRecord {
+                serial: old.offline_ctr,
+                overdraft,
+                amount,
+                txn_type: mac.txn_type,
+                terminal_id,
+                date,
+                time,
+            },
+            mac2,
+            tac,
+        );
         self.commit(next).map_err(Fail::Lost)?;
         let mut d = Vec::with_capacity(8);
         if !self.faults.no_tac {
@@ -828,6 +908,42 @@ impl PbocCard {
         let mut next = self.state.clone();
         next.ef15[offset..offset + n].copy_from_slice(body);
         self.state = next;
+        ok(Vec::new())
+    }
+
+    /// GET TRANSACTION PROVE `80 5A 00 type 02 ctr 08` → MAC ‖ TAC of that transaction
+    /// (digest §8 [U]: from memory; posconf's virtual card answers it as written here).
+    fn get_transaction_prove(&mut self, a: &Apdu) -> Response {
+        if a.p1 != 0 {
+            return sw_only(sw::WRONG_P1P2);
+        }
+        if a.data.len() != 2 {
+            return sw_only(sw::WRONG_LENGTH);
+        }
+        let ctr = u16::from_be_bytes([a.data[0], a.data[1]]);
+        match self
+            .state
+            .proofs
+            .iter()
+            .find(|p| p.txn_type == a.p2 && p.ctr == ctr)
+        {
+            Some(p) => {
+                let mut d = p.mac.to_vec();
+                d.extend(p.tac);
+                ok(d)
+            }
+            None => sw_only(sw::MAC_NOT_AVAILABLE),
+        }
+    }
+
+    fn test_command(&mut self, a: &Apdu) -> Response {
+        if (a.p1, a.p2) != (0, 0) {
+            return sw_only(sw::WRONG_P1P2);
+        }
+        if a.data.len() != 1 {
+            return sw_only(sw::WRONG_LENGTH);
+        }
+        self.faults = Faults::from_mask(a.data[0]);
         ok(Vec::new())
     }
 
