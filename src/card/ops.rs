@@ -190,6 +190,14 @@ pub fn terminal_id(s: &str) -> Result<[u8; 6], PbocError> {
         .map_err(|_| PbocError::Usage(format!("terminal id {s:?} must be 12 hex digits")))
 }
 
+/// What GET TRANSACTION PROVE answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prove {
+    /// MAC2 of the transaction.
+    pub mac: [u8; 4],
+    pub tac: [u8; 4],
+}
+
 /// GET TRANSACTION PROVE (`80 5A 00 type 02 ctr 08`): the MAC and TAC of a finished
 /// transaction, for a terminal that lost the card's answer. `Ok(None)` when the card has no
 /// such transaction (9406).
@@ -197,12 +205,15 @@ pub fn get_transaction_prove(
     card: &mut dyn Card,
     txn_type: u8,
     ctr: u16,
-) -> Result<Option<([u8; 4], [u8; 4])>, PbocError> {
+) -> Result<Option<Prove>, PbocError> {
     let a = Apdu::new(0x80, 0x5A, 0x00, txn_type)
         .with_data(ctr.to_be_bytes().to_vec())
         .with_le(8);
     match exchange(card, "GET TRANSACTION PROVE", &a, 8..=8) {
-        Ok(d) => Ok(Some(([d[0], d[1], d[2], d[3]], [d[4], d[5], d[6], d[7]]))),
+        Ok(d) => Ok(Some(Prove {
+            mac: [d[0], d[1], d[2], d[3]],
+            tac: [d[4], d[5], d[6], d[7]],
+        })),
         Err(PbocError::Refused {
             sw: sw::MAC_NOT_AVAILABLE,
             ..
