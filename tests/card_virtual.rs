@@ -581,9 +581,10 @@ fn transaction_prove_returns_the_tac_of_a_finished_load() {
     c.reinsert().unwrap();
     ops::select_app(&mut c).unwrap();
     // The terminal never saw the TAC; the card still proves the load (type 02, counter 7).
-    let (mac2, tac) = ops::get_transaction_prove(&mut c, 0x02, 7)
+    let prove = ops::get_transaction_prove(&mut c, 0x02, 7)
         .unwrap()
         .unwrap();
+    let (mac2, tac) = (prove.mac, prove.tac);
     let log = ops::read_log(&mut c).unwrap();
     let input = LoadMacInput {
         old_balance: 1000,
