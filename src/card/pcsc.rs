@@ -163,6 +163,11 @@ impl Card for PcscCard {
         let c = self.card.as_ref().ok_or(CardError::Removed)?;
         let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
         match c.transmit(apdu, &mut buf) {
+            // vpcd answers an empty frame when the card's socket closed mid-command.
+            Ok(r) if r.len() < 2 && self.wait_for(false, Duration::from_millis(1500))? => {
+                self.card = None;
+                Err(CardError::Removed)
+            }
             Ok(r) => Ok(r.to_vec()),
             Err(e) => {
                 let mut err = map_err("transmit", e);

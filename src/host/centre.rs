@@ -63,6 +63,8 @@ pub struct Centre {
     clock: Clock,
     random: Random,
     acquirer_id: String,
+    /// The issuer role for PBOC loads (issue 5; `host::issuer`).
+    pub pboc: super::issuer::PbocHost,
 }
 
 /// Local wall clock as (MMDD, hhmmss), UTC+8 (China Standard Time, no DST).
@@ -149,6 +151,7 @@ impl Centre {
             clock,
             random,
             acquirer_id: "48020000".into(),
+            pboc: super::issuer::PbocHost::builtin(),
         })
     }
 
@@ -220,6 +223,23 @@ impl Centre {
         let c = classify(req);
         let keys = session.keys.clone();
         let code = match (c.kind, c.reversal) {
+            // PBOC loads (60.1 = 48): the issuer role decides, after the usual MAC check.
+            _ if super::issuer::is_pboc(req) => {
+                self.echo_common(req, &mut resp, &date, &time);
+                let s = self.sessions.get(&terminal.tid).filter(|s| s.signed_in);
+                let keys = s.and_then(|s| s.keys.clone());
+                self.pboc.handle(
+                    frame,
+                    raw,
+                    keys.as_ref(),
+                    self.mac,
+                    &terminal.tid,
+                    &mut resp,
+                    &date,
+                    &time,
+                    &mut out.events,
+                )
+            }
             (TxnKind::SignIn, _) => self.sign_in(req, &terminal, &mut resp, &date, &time, &mut out),
             (
                 TxnKind::SignOff

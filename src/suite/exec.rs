@@ -60,6 +60,8 @@ pub struct Ctx<'a, 'o> {
     pub supervisor: &'a str,
     pub codec: &'a Codec<'static>,
     pub operator: Option<&'o mut dyn Operator>,
+    /// The case's PBOC card, when it has card steps (`suite::card_steps`).
+    pub card: Option<super::card_steps::CardBench>,
 }
 
 /// The state of a case in progress.
@@ -203,6 +205,7 @@ pub async fn run_steps<T: Terminal>(
                     },
                 ))
             }
+            Step::Card(c) => Err(("card", super::card_steps::run(t, c, ctx).await)),
             Step::Wait { ms } => {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 Err(("wait", Ok(format!("{ms} ms"))))
@@ -701,6 +704,7 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
         | Step::ExpectTiming { .. }
         | Step::Wait { .. }
         | Step::Host(_)
+        | Step::Card(_)
         | Step::Prompt { .. } => ("internal", "not an action".into(), "an action".into(), None),
     }
 }

@@ -264,6 +264,8 @@ pub enum Step {
     },
     /// Add a behaviour to the centre from now on.
     Host(Behaviour),
+    /// A step with the rig's PBOC card (issue 5): see `suite::card_steps`.
+    Card(super::card_steps::CardStep),
     /// Ask the operator to do or observe something (cases that need `manual`); the answer is
     /// recorded. `expect` is the answer that passes (default `yes`).
     Prompt {

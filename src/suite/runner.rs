@@ -224,6 +224,7 @@ async fn run_case(
         supervisor: &rig.supervisor_password,
         codec: &codec,
         operator,
+        card: super::card_steps::CardBench::for_case(rig, case)?,
     };
     let (steps, failures) = match &rig.terminal {
         TerminalRig::Sim { faults } => {
@@ -428,7 +429,8 @@ pub fn run(
         tokio::pin!(ctrl_c);
         // Sim cases run concurrently (each has its own centre and terminal); a real terminal
         // or an operator takes one case at a time.
-        let parallel = opts.rig.is_sim() && !opts.operator;
+        let parallel =
+            opts.rig.is_sim() && !opts.operator && !super::card_steps::shared_card(&opts.rig);
         let jobs = if parallel { opts.jobs.max(1) } else { 1 };
         let mut queue = todo.iter();
         let mut running = futures::stream::FuturesUnordered::new();

@@ -116,4 +116,16 @@ pub trait Terminal {
     async fn upload_status(&mut self) -> Result<Outcome, TerminalError>;
     /// Reprint the last sales slip (marked DUPLICATED).
     async fn reprint(&mut self) -> Result<Outcome, TerminalError>;
+    /// A PBOC load / e-purse action with the card in the terminal's reader (issue 5;
+    /// `sim::load`). Drivers that cannot be told to do one refuse.
+    async fn pboc(
+        &mut self,
+        _card: &mut dyn crate::card::Card,
+        _action: &sim::load::PbocAction,
+        _st: &mut sim::load::PbocSession,
+    ) -> Result<sim::load::PbocOutcome, TerminalError> {
+        Err(TerminalError::Refused(
+            "this terminal driver cannot be told to perform a PBOC load".into(),
+        ))
+    }
 }

@@ -11,6 +11,10 @@
 
 use std::time::Duration;
 
+/// PBOC load and e-purse purchase (issue 5): `src/terminal/load.rs`, a child of this module.
+#[path = "load.rs"]
+pub mod load;
+
 use super::link::{HostLink, LinkError};
 use super::{Terminal, TerminalError};
 use crate::crypto::pin_block::encrypt_pin_block;
@@ -1328,6 +1332,15 @@ impl<L: HostLink> SimTerminal<L> {
 }
 
 impl<L: HostLink> Terminal for SimTerminal<L> {
+    async fn pboc(
+        &mut self,
+        card: &mut dyn crate::card::Card,
+        action: &load::PbocAction,
+        st: &mut load::PbocSession,
+    ) -> Result<load::PbocOutcome, TerminalError> {
+        self.pboc_action(card, action, st).await
+    }
+
     async fn power_on(&mut self) -> Result<Outcome, TerminalError> {
         // Power loss: the operator and the POS must sign in again (seed 6.3.1.2); the batch log
         // and a pending reversal survive (battery-backed storage, seed 3.13).
