@@ -74,7 +74,8 @@ case "$mode" in
     cargo clippy --locked --all-targets --quiet -- -D warnings
     log "starting pcscd (vpcd reader) for the PC/SC card tests"
     bash hil-rig/pcscd.sh start
-    trap 'bash hil-rig/pcscd.sh stop || true' EXIT
+    vpcd_pid=
+    trap '[ -n "$vpcd_pid" ] && kill -TERM "$vpcd_pid" 2>/dev/null; bash hil-rig/pcscd.sh stop || true' EXIT
     # The card tests fail rather than skip when pcscd is missing here.
     export POSCONF_PCSCD=1
     log "cargo test"
@@ -89,6 +90,15 @@ case "$mode" in
     if [ "$status" = 0 ]; then
       log "posconf run suites/cup-direct (end to end against the embedded default)"
       ./target/debug/posconf run suites/cup-direct --report-dir target/ci-run || status=$?
+      log "posconf run suites/pboc-load (PBOC loads, in-process virtual card)"
+      ./target/debug/posconf run suites/pboc-load --report-dir target/ci-run-pboc || status=$?
+      log "posconf run suites/pboc-load through pcscd (posconf card serve-vpcd + hil-rig/pcsc-virtual.yaml)"
+      ./target/debug/posconf card serve-vpcd --card ep1 &
+      vpcd_pid=$!
+      ./target/debug/posconf run suites/pboc-load --rig hil-rig/pcsc-virtual.yaml --report-dir target/ci-run-pcsc || status=$?
+      kill -TERM "$vpcd_pid" 2>/dev/null || true
+      wait "$vpcd_pid" 2>/dev/null || true
+      vpcd_pid=
     fi
     echo "posconf tests: ${passed:-0} passed, ${failed:-0} failed"
     exit "$status"
