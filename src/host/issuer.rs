@@ -470,4 +470,101 @@ mod tests {
         assert_eq!(Confirm62::parse(&[1, 0xAB, 0, 0, 1, 2, 3, 4]), None);
         assert!(PbocHost::builtin().fixtures.is_some());
     }
+
+    use crate::card::load::{credit_for_load, init_for_load};
+    use crate::card::{ops, PbocCard};
+    use crate::iso8583::Mti;
+
+    fn msg(mti: &str, amount: u32, f62: Vec<u8>) -> Message {
+        Message::new(Mti::parse(mti).unwrap())
+            .with(4, format!("{amount:012}"))
+            .with(60, "48000001")
+            .with(62, Value::Binary(f62))
+    }
+
+    /// The issuer's book through a load's life: MAC1 checked, MAC2 accepted by the card, the
+    /// TAC confirmed once (94 after), no reversal of a confirmed load, unknown loads 25.
+    #[test]
+    fn book_states_and_codes() {
+        let fx = PbocFixtures::builtin().unwrap();
+        let mut host = PbocHost::builtin();
+        let mut card = PbocCard::from_fixture(&fx, "ep1").unwrap();
+        let c: &mut dyn crate::card::Card = &mut card;
+        ops::select_app(c).unwrap();
+        let serial = ops::app_serial(&ops::read_ef15(c).unwrap()).unwrap();
+        ops::verify_pin(c, "123456").unwrap();
+        let tid6 = [0, 0, 0x12, 0x34, 0x56, 0x78];
+        let init = init_for_load(c, 1, 500, tid6, PurseKind::Ep).unwrap();
+        let req = |init: InitLoadResponse| LoadRequest62 {
+            purse: PurseKind::Ep,
+            serial,
+            init,
+            terminal_id: tid6,
+        };
+        let mut ev = Vec::new();
+        let mut resp = Message::new(Mti::parse("0210").unwrap());
+        let mut bad = init;
+        bad.mac1[0] ^= 1;
+        let m = msg("0200", 500, req(bad).to_bytes());
+        assert_eq!(
+            host.load_request(&m, "T1", "000001", &mut resp, "0314", "103000", &mut ev),
+            "A7"
+        );
+        assert!(host.loads.is_empty() && resp.get(62).is_none());
+        let m = msg("0200", 501, req(init).to_bytes());
+        assert_eq!(
+            host.load_request(&m, "T1", "000001", &mut resp, "0314", "103000", &mut ev),
+            "A7",
+            "amount differs from the card's"
+        );
+        let m = msg("0200", 500, vec![1, 2, 3]);
+        assert_eq!(
+            host.load_request(&m, "T1", "000001", &mut resp, "0314", "103000", &mut ev),
+            "30"
+        );
+        let m = msg("0200", 500, req(init).to_bytes());
+        assert_eq!(
+            host.load_request(&m, "T1", "000002", &mut resp, "0314", "103000", &mut ev),
+            "00"
+        );
+        let a = LoadAnswer62::parse(resp.bytes(62).unwrap()).unwrap();
+        assert_eq!(&hex::encode(a.host_time), "103000");
+        let tac = credit_for_load(c, a.host_date, a.host_time, a.mac2).unwrap();
+        assert_eq!(
+            host.load("T1", "000002").unwrap().state,
+            LoadState::Authorised
+        );
+        let confirm = |stan: &str, tac: [u8; 4]| {
+            msg(
+                "0220",
+                500,
+                Confirm62 {
+                    orig_stan: stan.into(),
+                    tac,
+                }
+                .to_bytes(),
+            )
+        };
+        assert_eq!(host.confirm(&confirm("000009", tac), "T1", &mut ev), "25");
+        let mut wrong = tac;
+        wrong[2] ^= 4;
+        assert_eq!(host.confirm(&confirm("000002", wrong), "T1", &mut ev), "A7");
+        assert_eq!(
+            host.load("T1", "000002").unwrap().state,
+            LoadState::TacInvalid
+        );
+        assert_eq!(host.confirm(&confirm("000002", tac), "T1", &mut ev), "00");
+        assert_eq!(
+            host.load("T1", "000002").unwrap().state,
+            LoadState::Confirmed
+        );
+        assert_eq!(host.confirm(&confirm("000002", tac), "T1", &mut ev), "94");
+        assert_eq!(host.reverse("T1", "000002", &mut ev), "12");
+        assert_eq!(host.reverse("T1", "000077", &mut ev), "25");
+        assert_eq!(host.loaded_total(), 500);
+        assert!(
+            is_pboc(&m)
+                && !is_pboc(&Message::new(Mti::parse("0200").unwrap()).with(60, "22000001"))
+        );
+    }
 }
