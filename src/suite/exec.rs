@@ -98,7 +98,11 @@ type Action = (&'static str, String, String, Option<String>);
 
 impl State {
     /// Book the step's approved transaction and mark voided originals.
-    fn book(&mut self, msgs: &StepMessages) {
+    fn book(&mut self, msgs: &StepMessages, approved: bool) {
+        // The terminal's verdict counts: a 00 with a bad MAC is a failed transaction.
+        if !approved {
+            return;
+        }
         let (Some(req), Some(resp)) = msgs.main() else {
             return;
         };
@@ -162,7 +166,7 @@ pub async fn run_steps<T: Terminal>(
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
         let started = Instant::now();
-        let mark = ctx.log.records().last().map(|r| r.seq).unwrap_or(0);
+        let mark = ctx.log.last_seq();
         let outcome = match step {
             // Expectations on the previous action.
             Step::ExpectMessage(e) => Err(("expect_message", check_msgs(e, &st, true))),
@@ -258,14 +262,28 @@ pub async fn run_steps<T: Terminal>(
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 // Let the centre's last record land before reading the step's messages.
                 tokio::task::yield_now().await;
-                let records: Vec<Record> = ctx
-                    .log
-                    .records()
-                    .into_iter()
-                    .filter(|r| r.seq > mark)
-                    .collect();
+                let records: Vec<Record> = ctx.log.records_since(mark);
                 let msgs = StepMessages::from_records(&records, ctx.codec);
-                st.book(&msgs);
+                st.book(&msgs, got == "00");
+                match what {
+                    // A settled batch is closed: "last"/"first" now mean the new batch.
+                    "settle" if !got.starts_with("refused") => st.done.clear(),
+                    // Stored offline: on the wire only at settlement; the terminal names it.
+                    "offline" if got == "stored" => {
+                        if let Some(v) = t.last_voucher() {
+                            st.done.push(Done {
+                                txn: "offline_settlement".into(),
+                                stan: v,
+                                rrn: String::new(),
+                                auth: String::new(),
+                                date: String::new(),
+                                amount: 0,
+                                voided: false,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
                 if let Some(name) = &save_as {
                     st.vars.save(name, &msgs);
                 }

@@ -229,7 +229,7 @@ async fn run_case(
         return Err(RunError::Setup("no centre".into()));
     };
     let case_log = host.transcript.clone();
-    let mark = case_log.records().last().map(|r| r.seq).unwrap_or(0);
+    let mark = case_log.last_seq();
     let mut ctx = Ctx {
         fixtures,
         log: &case_log,
@@ -282,11 +282,7 @@ async fn run_case(
     result.steps = steps;
     result.failures = failures;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let records: Vec<Record> = case_log
-        .records()
-        .into_iter()
-        .filter(|r| r.seq > mark)
-        .collect();
+    let records: Vec<Record> = case_log.records_since(mark);
     if let Some(h) = own {
         h.shutdown().await;
     }

@@ -150,6 +150,9 @@ pub struct Reply {
     pub slips: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Voucher number of the transaction the command stored, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<String>,
     /// Settlement result flags (RMB, foreign), e.g. `11`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<String>,
@@ -173,6 +176,7 @@ pub struct SerialTerminal {
     display: String,
     last_slip: Option<String>,
     printed: Vec<String>,
+    voucher: Option<String>,
 }
 
 impl SerialTerminal {
@@ -204,6 +208,7 @@ impl SerialTerminal {
             display: String::new(),
             last_slip: None,
             printed: Vec::new(),
+            voucher: None,
         })
     }
 
@@ -284,6 +289,9 @@ impl SerialTerminal {
             self.last_slip = Some(s.clone());
         }
         self.printed.extend(reply.slips.iter().cloned());
+        if reply.voucher.is_some() {
+            self.voucher = reply.voucher.clone();
+        }
         if reply.ok {
             Ok(reply)
         } else {
@@ -487,6 +495,9 @@ impl Terminal for SerialTerminal {
     fn take_printed(&mut self) -> Vec<String> {
         std::mem::take(&mut self.printed)
     }
+    fn last_voucher(&self) -> Option<String> {
+        self.voucher.clone()
+    }
     async fn upload_status(&mut self) -> Result<Outcome, TerminalError> {
         self.outcome(Command::UploadStatus).await
     }
@@ -597,6 +608,9 @@ async fn execute<L: HostLink>(t: &mut SimTerminal<L>, command: Command) -> Reply
     };
     reply.display = t.read_display();
     reply.slips = t.take_printed();
+    if reply.ok {
+        reply.voucher = t.last_voucher();
+    }
     reply
 }
 

@@ -1503,6 +1503,10 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
         self.printed.last().cloned()
     }
 
+    fn last_voucher(&self) -> Option<String> {
+        self.log.last().map(|e| e.stan.clone())
+    }
+
     fn take_printed(&mut self) -> Vec<String> {
         let start = self.printed_taken.min(self.printed.len());
         self.printed_taken = self.printed.len();
