@@ -173,23 +173,33 @@ pub async fn run_steps<T: Terminal>(
             Step::ExpectNoMessage(e) => Err(("expect_no_message", check_msgs(e, &st, false))),
             Step::ExpectDisplay { contains } => Err((
                 "expect_display",
-                if st.last_display.contains(contains.as_str()) {
-                    Ok(contains.clone())
-                } else {
-                    Err(format!(
-                        "display {:?} does not contain {contains:?}",
+                match st.vars.substitute(contains) {
+                    Ok(c) if st.last_display.contains(c.as_str()) => Ok(c),
+                    Ok(c) => Err(format!(
+                        "display {:?} does not contain {c:?}",
                         st.last_display
-                    ))
+                    )),
+                    Err(e) => Err(e.to_string()),
                 },
             )),
             Step::ExpectReceipt {
                 contains,
                 absent,
                 none,
-            } => Err((
-                "expect_receipt",
-                check_slips(&st.last_slips, contains, absent, *none),
-            )),
+            } => {
+                let sub = |v: &Vec<String>| -> Result<Vec<String>, String> {
+                    v.iter()
+                        .map(|x| st.vars.substitute(x).map_err(|e| e.to_string()))
+                        .collect()
+                };
+                Err((
+                    "expect_receipt",
+                    match (sub(contains), sub(absent)) {
+                        (Ok(c), Ok(a)) => check_slips(&st.last_slips, &c, &a, *none),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                    },
+                ))
+            }
             Step::ExpectTiming { min_ms, max_ms } => {
                 let ms = st.last_ms;
                 let ok =

@@ -7,6 +7,7 @@
 //! - [`link`]: `HostLink`, a terminal's connection to the centre.
 
 pub mod automation;
+pub mod display;
 pub mod link;
 pub mod manual;
 pub mod sim;

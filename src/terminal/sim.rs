@@ -701,7 +701,7 @@ impl<L: HostLink> SimTerminal<L> {
                 self.print_sales_slip(kind, &sent, &resp, card);
             }
         } else {
-            self.display = format!("交易失败 {code}");
+            self.display = format!("{} ({code})", super::display::response_text(&code));
         }
         Ok(Outcome {
             code: Some(code),
