@@ -19,6 +19,7 @@ pub mod iso8583;
 pub mod pcap;
 pub mod profile;
 pub mod receipt;
+pub mod report;
 pub mod slip;
 pub mod suite;
 pub mod terminal;
