@@ -67,6 +67,21 @@ pub fn render_html(results: &[CaseResult], records: &[Record], opts: &HtmlOption
     out.push_str(
         "<section class=\"cases\" id=\"cases\"><h2>Cases <span class=\"zh\">测试用例</span></h2>\n",
     );
+    let failed: Vec<usize> = (0..results.len())
+        .filter(|&i| Status::of(&results[i]) == Status::Fail)
+        .collect();
+    if !failed.is_empty() {
+        out.push_str("<p class=\"failed-list\"><b>Failed cases</b> ");
+        for i in failed {
+            let _ = write!(
+                out,
+                "<a class=\"cchip fail\" href=\"#{}\">{}</a> ",
+                case_anchor(i),
+                e(&results[i].id)
+            );
+        }
+        out.push_str("</p>\n");
+    }
     for (i, r) in results.iter().enumerate() {
         let recs = by_case.get(r.id.as_str()).map_or(&[][..], Vec::as_slice);
         case_block(&mut out, i, r, recs, &codec, opts.reveal);
@@ -397,7 +412,7 @@ fn section_title(key: &str) -> (&'static str, &'static str) {
         "10" => ("消息域说明", "Message fields"),
         "11" => ("POS终端消息交换说明", "Message exchange"),
         "12" => ("POS终端凭证要素及格式要求", "Receipts"),
-        "A" => ("附录", "Appendices"),
+        "A" => ("附录", "A1–A3"),
         _ => ("", "Other"),
     }
 }
@@ -578,16 +593,16 @@ fn coverage(out: &mut String, results: &[CaseResult]) {
         let total = cases.len().max(1);
         let _ = write!(
             out,
-            "<details class=\"sec{fcls}\"{open}><summary><span class=\"sname\"><b>{name}</b> \
+            "<details class=\"sec{fcls}\"><summary><span class=\"sname\"><b>{name}</b> \
              {en} <span class=\"zh\">{zh}</span></span><span>{covered} / {nreq}</span>\
              <span>{nc}</span><span class=\"n pass\">{p}</span><span class=\"n fail\">{f}</span>\
              <span class=\"n skip\">{s}</span><span class=\"meter\"><i class=\"pass\" \
              style=\"width:{wp:.1}%\"></i><i class=\"fail\" style=\"width:{wf:.1}%\"></i>\
              <i class=\"skip\" style=\"width:{ws:.1}%\"></i></span></summary>\n\
-             <table class=\"reqs\"><thead><tr><th>Id</th><th>Requirement</th><th>How</th>\
+             <table class=\"reqs\"><colgroup><col class=\"c-id\"><col><col class=\"c-how\">\
+             <col class=\"c-cases\"><col class=\"c-verdict\"></colgroup><thead><tr><th>Id</th><th>Requirement</th><th>How</th>\
              <th>Cases</th><th>Verdict</th></tr></thead><tbody>\n",
             fcls = if f > 0 { " has-fail" } else { "" },
-            open = if f > 0 { " open" } else { "" },
             name = e(&section_name(&key)),
             en = e(en),
             zh = e(zh),
@@ -1215,7 +1230,7 @@ details.sec{background:var(--card);border:1px solid var(--line);border-radius:8p
 details.sec.has-fail{border-left:4px solid var(--fail)}
 details.sec>summary{cursor:pointer;list-style:none}
 details.sec>summary::-webkit-details-marker{display:none}
-details.sec>summary .sname::before{content:"\25B8";display:inline-block;width:14px;color:var(--muted);transition:transform .15s}
+details.sec>summary .sname::before{content:"\25B8";display:inline-block;width:16px;color:var(--muted);transition:transform .15s}
 details.sec[open]>summary .sname::before{transform:rotate(90deg)}
 .n{text-align:right;font-variant-numeric:tabular-nums}
 .n.pass{color:var(--pass)}.n.fail{color:var(--fail)}.n.skip{color:var(--skip)}
@@ -1225,7 +1240,8 @@ details.sec[open]>summary .sname::before{transform:rotate(90deg)}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th{text-align:left;font-weight:600;color:#374151;background:#f9fafb;border-bottom:1px solid var(--line);padding:6px 10px;font-size:12px}
 td{border-bottom:1px solid #f0f1f3;padding:5px 10px;vertical-align:top}
-table.reqs{border-top:1px solid var(--line)}
+table.reqs{border-top:1px solid var(--line);table-layout:fixed}
+col.c-id{width:76px}col.c-how{width:70px}col.c-cases{width:44%}col.c-verdict{width:104px}
 table.reqs td.rid{white-space:nowrap;font-weight:600}
 table.reqs td.how{color:var(--muted);font-size:12px}
 table.reqs tr.extra td{background:#fffbeb}
@@ -1248,7 +1264,7 @@ details.case[open]>summary::before{transform:rotate(90deg)}
 details.case[open]>summary{border-bottom:1px solid var(--line)}
 .cid{font-weight:700;font-size:13px}
 .ctitle{flex:1;min-width:200px}
-.creqs{display:flex;gap:4px;flex-wrap:wrap}
+.creqs{display:flex;gap:4px;flex-wrap:wrap;justify-content:flex-end;max-width:46%}
 .rchip{font-size:11px;background:#eef2ff;color:#3730a3;padding:0 6px;border-radius:4px;text-decoration:none;font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace}
 .cdur{color:var(--muted);font-size:12px;font-variant-numeric:tabular-nums;min-width:60px;text-align:right}
 .cbody{padding:6px 18px 18px}
@@ -1272,6 +1288,7 @@ span.ok{color:var(--pass);font-weight:700}span.no{color:var(--fail);font-weight:
 .vmsg{margin:6px 0;font-weight:500}
 .vkv{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:4px 18px;margin:6px 0}
 .vkv div{display:flex;gap:8px}
+.vkv div:first-child{grid-column:span 2}
 .vkv dt{color:var(--muted);font-size:12px;min-width:64px}
 .vkv dd{margin:0;font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px;word-break:break-all}
 .vkv dd.exp{color:var(--pass)}.vkv dd.fnd{color:var(--fail);font-weight:700}
@@ -1336,6 +1353,8 @@ figure.slip{margin:0;background:#fffef8;border:1px solid #e7e3d4;box-shadow:0 1p
 figure.slip figcaption{font-size:11px;color:var(--muted);margin-bottom:4px}
 figure.slip pre{margin:0;font-size:12px;line-height:1.4;font-family:"WenQuanYi Micro Hei Mono","Noto Sans Mono CJK SC",ui-monospace,Menlo,Consolas,monospace}
 figure.slip:target{outline:3px solid #facc15}
+.failed-list{background:#fff;border:1px solid #fecaca;border-left:4px solid var(--fail);border-radius:6px;padding:8px 12px;margin:0 0 10px;font-size:13px}
+.failed-list b{color:var(--fail);margin-right:6px}
 .foot{color:var(--muted);font-size:12px;padding:24px;text-align:center}
 @media print{.bar{display:none}body{background:#fff}details.case,details.sec{break-inside:avoid-page}}
 "##;
