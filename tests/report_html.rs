@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use posconf::checks::Violation;
-use posconf::report::{render_html, render_ladder, HtmlOptions};
+use posconf::report::{render_html, HtmlOptions};
 use posconf::suite::runner::CaseResult;
 use posconf::transcript::{Direction, Record, RecordKind};
 use scraper::{Html, Selector};
@@ -24,6 +24,7 @@ cases:
     steps:
       - sign_in: {}
       - purchase: {amount: 100}
+      - pre_auth: {amount: 5000}
   - id: t.fail-expect-51
     requirements: ["A3", "7.1.2"]
     title: {zh: 余额不足, en: "<script>alert('x')</script> wrong expectation"}
@@ -170,6 +171,12 @@ fn masked_by_default_pans_tracks_and_pin_blocks_do_not_appear() {
     }
     let doc = Html::parse_document(&html);
     assert!(text_of(&doc, "#privacy").contains("PANs masked"));
+    // Pre-authorisation slips print the full PAN; the report masks it there too.
+    let slips = text_of(&doc, "figure.slip");
+    assert!(
+        slips.contains("预授权") && slips.contains(MASKED_PAN),
+        "{slips}"
+    );
     // The violation's bytes come from the masked decode, not from its unmasked `raw`.
     let bytes = text_of(&doc, "details.case.fail .viol .hexs");
     assert!(bytes.contains("622588******7890"), "{bytes}");
@@ -183,6 +190,10 @@ fn revealed_reports_show_clear_values_and_say_so() {
     assert!(text_of(&doc, "#privacy").contains("REVEALED"));
     let fields = text_of(&doc, "table.fields");
     assert!(fields.contains(PAN), "clear PAN in the field tables");
+    assert!(
+        text_of(&doc, "figure.slip").contains(PAN),
+        "the slip as printed"
+    );
     let hex = text_of(&doc, "pre.hex");
     assert!(
         !hex.contains('*'),
@@ -263,8 +274,12 @@ fn the_ladder_shows_requests_responses_events_and_slips() {
     let doc = Html::parse_document(&html);
     let pass = doc.select(&sel("details.case.pass")).next().unwrap();
     let count = |s: &str| pass.select(&sel(s)).count();
-    assert_eq!(count(".ladder li.in"), 2, "0800 and 0200 from the terminal");
-    assert_eq!(count(".ladder li.out"), 2, "0810 and 0210 from the host");
+    assert_eq!(
+        count(".ladder li.in"),
+        3,
+        "0800, 0200, 0100 from the terminal"
+    );
+    assert_eq!(count(".ladder li.out"), 3, "0810, 0210, 0110 from the host");
     assert!(count(".pill.conn") >= 1, "connection events inline");
     assert!(count("figure.slip pre") >= 1, "the purchase slip");
     let labels: String = pass
@@ -386,61 +401,6 @@ fn a_150_case_run_renders_quickly() {
     let took = start.elapsed();
     assert_eq!(html.matches("<details class=\"case ").count(), 150);
     assert!(took < Duration::from_secs(3), "took {took:?}");
-}
-
-fn fixed_records() -> Vec<Record> {
-    let codec = posconf::iso8583::cup_codec();
-    let frame = |name: &str, dir| {
-        let hex = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/frames")
-                .join(name),
-        )
-        .unwrap();
-        Record::frame(1, dir, &hex::decode(hex.trim()).unwrap(), &codec)
-    };
-    let mut records = vec![
-        Record::event(
-            1,
-            RecordKind::Connect,
-            "connection from 127.0.0.1:40000".into(),
-        ),
-        frame("0200-purchase.hex", Direction::In),
-        Record::journal(
-            1,
-            serde_json::json!({"event": "authorisation", "tid": "12345678", "stan": "000002",
-                "txn": "purchase", "code": "00", "reason": "approved <ok>"}),
-        ),
-        frame("0210-purchase-response.hex", Direction::Out),
-        Record::receipt("POS SALES SLIP\nCARD 6225881234567890\n", 2),
-        Record::event(1, RecordKind::Disconnect, "peer closed".into()),
-    ];
-    for (i, r) in records.iter_mut().enumerate() {
-        r.seq = 100 + i as u64;
-        r.ts_us = 1_796_196_684_000_000 + i as u64 * 2_250;
-        r.case = Some("fixed".into());
-    }
-    records
-}
-
-#[test]
-fn ladder_snapshot() {
-    let records = fixed_records();
-    let v = Violation {
-        rule: "fields.amount",
-        requirement: "10.3.4",
-        mti: Some("0200".into()),
-        stan: Some("000002".into()),
-        field: Some("4".into()),
-        expected: Some("000000000200".into()),
-        found: Some("000000000100".into()),
-        message: "amount differs".into(),
-        seq: Some(101),
-        raw: None,
-    };
-    let html = render_ladder(&records, &[v], false);
-    assert!(!html.contains(PAN));
-    insta::assert_snapshot!(html);
 }
 
 /// A browser on PATH, or None.

@@ -91,25 +91,6 @@ pub fn render_html(results: &[CaseResult], records: &[Record], opts: &HtmlOption
     out
 }
 
-/// The message ladder of one list of records (what each case block embeds), with the frames
-/// the violations point at highlighted. Times are relative to the first record, so fixed
-/// records render to a fixed string.
-pub fn render_ladder(records: &[Record], violations: &[Violation], reveal: bool) -> String {
-    let codec = crate::iso8583::cup_codec();
-    let recs: Vec<&Record> = records.iter().collect();
-    let scrub = Scrubber::new(&recs, &codec, reveal);
-    let ctx = Ctx {
-        codec: &codec,
-        reveal,
-        scrub: &scrub,
-        vprefix: "v",
-    };
-    let flagged = flag_frames(&recs, violations);
-    let mut out = String::new();
-    ladder(&mut out, &recs, &flagged, violations, &ctx);
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Escaping and masking
 
@@ -1458,6 +1439,85 @@ mod tests {
         );
         let s = Scrubber::new(&recs, &codec, true);
         assert_eq!(s.apply("6225881234567890"), "6225881234567890");
+    }
+
+    /// The ladder of fixed records, as a case block embeds it.
+    fn render_ladder(records: &[Record], violations: &[Violation], reveal: bool) -> String {
+        let codec = crate::iso8583::cup_codec();
+        let recs: Vec<&Record> = records.iter().collect();
+        let scrub = Scrubber::new(&recs, &codec, reveal);
+        let ctx = Ctx {
+            codec: &codec,
+            reveal,
+            scrub: &scrub,
+            vprefix: "v",
+        };
+        let flagged = flag_frames(&recs, violations);
+        let mut out = String::new();
+        ladder(&mut out, &recs, &flagged, violations, &ctx);
+        out
+    }
+
+    fn fixed_records() -> Vec<Record> {
+        let codec = crate::iso8583::cup_codec();
+        let bytes = |hex: &str| hex::decode(hex.trim()).unwrap();
+        let request = bytes(include_str!("../../fixtures/frames/0200-purchase.hex"));
+        let response = bytes(include_str!(
+            "../../fixtures/frames/0210-purchase-response.hex"
+        ));
+        let mut records = vec![
+            Record::event(
+                1,
+                RecordKind::Connect,
+                "connection from 127.0.0.1:40000".into(),
+            ),
+            Record::frame(1, Direction::In, &request, &codec),
+            Record::journal(
+                1,
+                serde_json::json!({"event": "authorisation", "tid": "12345678", "stan": "000002",
+                    "txn": "purchase", "code": "00", "reason": "approved <ok>"}),
+            ),
+            Record::frame(1, Direction::Out, &response, &codec),
+            Record::receipt("POS SALES SLIP\nCARD 6225881234567890\n", 2),
+            // The request cut short: it does not decode, and its bytes still hold the PAN.
+            Record::bad_frame(1, &request[..60], "length 116 but 58 bytes".into()),
+            Record::event(1, RecordKind::Disconnect, "peer closed".into()),
+        ];
+        for (i, r) in records.iter_mut().enumerate() {
+            r.seq = 100 + i as u64;
+            r.ts_us = 1_796_196_684_000_000 + i as u64 * 2_250;
+            r.case = Some("fixed".into());
+        }
+        records
+    }
+
+    #[test]
+    fn ladder_snapshot() {
+        let records = fixed_records();
+        let v = Violation {
+            rule: "fields.amount",
+            requirement: "10.3.4",
+            mti: Some("0200".into()),
+            stan: Some("000002".into()),
+            field: Some("4".into()),
+            expected: Some("000000000200".into()),
+            found: Some("000000000100".into()),
+            message: "amount differs".into(),
+            seq: Some(101),
+            raw: None,
+        };
+        let html = render_ladder(&records, &[v], false);
+        for clear in ["6225881234567890", "4AF9E141A5EE0E3B"] {
+            assert!(!html.contains(clear), "{clear} in the masked ladder");
+        }
+        assert!(html.contains("<li class=\"lr in bad\" id=\"f-101\">"));
+        assert!(html.contains("reason approved &lt;ok&gt;"));
+        insta::assert_snapshot!(html);
+        let clear = render_ladder(&records, &[], true);
+        assert!(
+            clear.contains("62 25 88 12 34 56 78 90"),
+            "revealed frame bytes"
+        );
     }
 
     #[test]

@@ -4,4 +4,4 @@
 
 pub mod html;
 
-pub use html::{render_html, render_ladder, write_html, HtmlOptions};
+pub use html::{render_html, write_html, HtmlOptions};
