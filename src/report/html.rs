@@ -547,8 +547,11 @@ fn coverage(out: &mut String, results: &[CaseResult]) {
          </span><span>Cases</span><span class=\"n pass\">Pass</span><span class=\"n fail\">Fail\
          </span><span class=\"n skip\">Skip</span><span>Result</span></div>\n",
     );
-    for ((_, _, _), list) in &reqs {
-        let key = section_of(&list[0].0);
+    for list in reqs.values() {
+        let Some((first, _)) = list.first() else {
+            continue;
+        };
+        let key = section_of(first);
         let (zh, en) = section_title(&key);
         let mut cases: Vec<usize> = list
             .iter()
@@ -1342,6 +1345,7 @@ figure.slip:target{outline:3px solid #facc15}
 
 const JS: &str = r##"
 (function(){
+  function dec(s){try{return decodeURIComponent(s);}catch(err){return s;}}
   function openTo(el){for(var e=el;e;e=e.parentElement){if(e.tagName==='DETAILS'){e.open=true;}}}
   function show(id){
     var el=document.getElementById(id);
@@ -1354,10 +1358,10 @@ const JS: &str = r##"
   document.addEventListener('click',function(ev){
     var a=ev.target.closest?ev.target.closest('a[href^="#"]'):null;
     if(!a){return;}
-    var id=decodeURIComponent(a.getAttribute('href').slice(1));
+    var id=dec(a.getAttribute('href').slice(1));
     if(document.getElementById(id)){ev.preventDefault();history.replaceState(null,'','#'+id);show(id);}
   });
-  if(location.hash.length>1){show(decodeURIComponent(location.hash.slice(1)));}
+  if(location.hash.length>1){show(dec(location.hash.slice(1)));}
   var buttons=document.querySelectorAll('[data-act]');
   for(var i=0;i<buttons.length;i++){
     buttons[i].addEventListener('click',function(){
@@ -1390,6 +1394,18 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
         );
         assert_eq!(e("消费 / purchase"), "消费 / purchase");
+    }
+
+    #[test]
+    fn an_empty_run_still_renders_a_page() {
+        let opts = HtmlOptions {
+            reveal: false,
+            run_id: "r".into(),
+            title: "t".into(),
+        };
+        let html = render_html(&[], &[], &opts);
+        assert!(html.contains("NO RESULT") && html.ends_with("</html>\n"));
+        assert_eq!(html.matches("<details class=\"sec").count(), 10);
     }
 
     #[test]
