@@ -65,7 +65,7 @@ pub fn render_html(results: &[CaseResult], records: &[Record], opts: &HtmlOption
     page_head(&mut out, results, opts, started);
     coverage(&mut out, results);
     out.push_str(
-        "<section class=\"cases\" id=\"cases\"><h2>Cases <span class=\"zh\">测试用例</span></h2>\n",
+        "<section class=\"cases\" id=\"cases\"><h2>Cases <span class=\"zh\" lang=\"zh-CN\">测试用例</span></h2>\n",
     );
     let failed: Vec<usize> = (0..results.len())
         .filter(|&i| Status::of(&results[i]) == Status::Fail)
@@ -442,7 +442,7 @@ fn page_head(out: &mut String, results: &[CaseResult], opts: &HtmlOptions, start
          <meta name=\"generator\" content=\"posconf {ver}\">\n<title>{title}</title>\n\
          <style>{CSS}</style>\n</head>\n<body>\n<header class=\"top\">\n<div class=\"wrap\">\n\
          <div class=\"brand\">posconf · China UnionPay direct-connect POS conformance \
-         <span class=\"zh\">银联直联POS终端一致性测试</span></div>\n\
+         <span class=\"zh\" lang=\"zh-CN\">银联直联POS终端一致性测试</span></div>\n\
          <div class=\"headline\"><h1>{title}</h1><span class=\"verdict {vc}\">{vl}</span></div>\n\
          <dl class=\"meta\"><div><dt>Run</dt><dd><code>{run}</code></dd></div>\
          <div><dt>Date</dt><dd>{date}</dd></div>\
@@ -465,13 +465,13 @@ fn page_head(out: &mut String, results: &[CaseResult], opts: &HtmlOptions, start
         out.push_str(
             "<div class=\"banner revealed\" id=\"privacy\"><div class=\"wrap\"><b>REVEALED</b> — \
              clear PANs, track data and PIN blocks are shown (--reveal). Handle this file as \
-             cardholder data. <span class=\"zh\">明文卡号,请按持卡人数据保管</span></div></div>\n",
+             cardholder data. <span class=\"zh\" lang=\"zh-CN\">明文卡号,请按持卡人数据保管</span></div></div>\n",
         );
     } else {
         out.push_str(
             "<div class=\"banner masked\" id=\"privacy\"><div class=\"wrap\"><b>PANs masked</b> — \
              card numbers show the first 6 and last 4 digits; track data, PIN blocks and keys \
-             are not shown. <span class=\"zh\">卡号已屏蔽</span></div></div>\n",
+             are not shown. <span class=\"zh\" lang=\"zh-CN\">卡号已屏蔽</span></div></div>\n",
         );
     }
     out.push_str(
@@ -542,7 +542,7 @@ fn coverage(out: &mut String, results: &[CaseResult]) {
         }
     }
     out.push_str(
-        "<section id=\"coverage\"><h2>Coverage by requirement <span class=\"zh\">按检测要求统计\
+        "<section id=\"coverage\"><h2>Coverage by requirement <span class=\"zh\" lang=\"zh-CN\">按检测要求统计\
          </span></h2>\n<div class=\"sec-head\"><span>Section</span><span>Requirements covered\
          </span><span>Cases</span><span class=\"n pass\">Pass</span><span class=\"n fail\">Fail\
          </span><span class=\"n skip\">Skip</span><span>Result</span></div>\n",
@@ -578,7 +578,7 @@ fn coverage(out: &mut String, results: &[CaseResult]) {
         let _ = write!(
             out,
             "<details class=\"sec{fcls}\"><summary><span class=\"sname\"><b>{name}</b> \
-             {en} <span class=\"zh\">{zh}</span></span><span>{covered} / {nreq}</span>\
+             {en} <span class=\"zh\" lang=\"zh-CN\">{zh}</span></span><span>{covered} / {nreq}</span>\
              <span>{nc}</span><span class=\"n pass\">{p}</span><span class=\"n fail\">{f}</span>\
              <span class=\"n skip\">{s}</span><span class=\"meter\"><i class=\"pass\" \
              style=\"width:{wp:.1}%\"></i><i class=\"fail\" style=\"width:{wf:.1}%\"></i>\
@@ -611,7 +611,7 @@ fn coverage(out: &mut String, results: &[CaseResult]) {
             let _ = write!(
                 out,
                 "<tr id=\"req-{aid}\" class=\"{rowcls}\"><td class=\"rid\">{id}</td><td>\
-                 <span class=\"zh\">{zh}</span> {en}</td><td class=\"how\">{how}</td><td>",
+                 <span class=\"zh\" lang=\"zh-CN\">{zh}</span> {en}</td><td class=\"how\">{how}</td><td>",
                 aid = e(id),
                 rowcls = if req.indexed { "" } else { "extra" },
                 id = e(id),
@@ -703,7 +703,7 @@ fn case_block(
     let _ = write!(
         out,
         "<details class=\"case {cls}\" id=\"{anchor}\"{open}>\n<summary><span class=\"badge {cls}\">\
-         {label}</span><span class=\"cid\">{id}</span><span class=\"ctitle\"><span class=\"zh\">\
+         {label}</span><span class=\"cid\">{id}</span><span class=\"ctitle\"><span class=\"zh\" lang=\"zh-CN\">\
          {zh}</span> {en}</span><span class=\"creqs\">",
         cls = status.class(),
         anchor = case_anchor(idx),
@@ -771,7 +771,7 @@ fn case_block(
         violations(out, r, recs, &ctx);
     }
     if recs.iter().any(|x| x.kind != RecordKind::Receipt) {
-        out.push_str("<h4>Message ladder <span class=\"zh\">报文时序</span></h4>\n");
+        out.push_str("<h4>Message ladder <span class=\"zh\" lang=\"zh-CN\">报文时序</span></h4>\n");
         ladder(out, recs, &flagged, &r.violations, &ctx);
     } else if r.skipped.is_none() {
         out.push_str("<p class=\"muted\">No traffic recorded for this case.</p>\n");
@@ -782,7 +782,7 @@ fn case_block(
         .collect();
     if !slips.is_empty() {
         out.push_str(
-            "<h4>Printed slips <span class=\"zh\">签购单</span></h4>\n<div class=\"slips\">\n",
+            "<h4>Printed slips <span class=\"zh\" lang=\"zh-CN\">签购单</span></h4>\n<div class=\"slips\">\n",
         );
         for s in slips {
             let step = s
@@ -794,7 +794,7 @@ fn case_block(
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "<figure class=\"slip\" id=\"s-{seq}\"><figcaption>{step}</figcaption><pre>{text}\
+                "<figure class=\"slip\" lang=\"zh-CN\" id=\"s-{seq}\"><figcaption>{step}</figcaption><pre>{text}\
                  </pre></figure>",
                 seq = s.seq,
                 text = ctx.t(s.note.as_deref().unwrap_or("")),
@@ -988,7 +988,7 @@ fn frame_row(
     let _ = write!(
         out,
         "<li class=\"lr {dir}{b}\" id=\"f-{seq}\">{time}<div class=\"lane\"><details class=\"msg\"\
-         {open}><summary><div class=\"lbl\">",
+         {open}><summary><span class=\"lbl\">",
         b = if bad { " bad" } else { "" },
         seq = r.seq,
         open = if bad { " open" } else { "" },
@@ -1014,7 +1014,7 @@ fn frame_row(
             if let Some((_, zh, en)) = &v.transaction {
                 let _ = write!(
                     out,
-                    "<span class=\"txn\"><span class=\"zh\">{}</span> {}</span>",
+                    "<span class=\"txn\"><span class=\"zh\" lang=\"zh-CN\">{}</span> {}</span>",
                     ctx.t(zh),
                     ctx.t(en)
                 );
@@ -1057,7 +1057,7 @@ fn frame_row(
             );
         }
     }
-    out.push_str("</div><div class=\"arr\"></div></summary>\n<div class=\"fv\">\n");
+    out.push_str("</span><span class=\"arr\"></span></summary>\n<div class=\"fv\">\n");
     match view {
         Some((v, hex)) => frame_detail(out, &v, &hex, &fields_hit, ctx),
         None => {
@@ -1125,7 +1125,7 @@ fn frame_detail(out: &mut String, v: &FrameView, hex: &str, hits: &[&str], ctx: 
             };
             let _ = writeln!(
                 out,
-                "<tr{cls}><td class=\"fid\">{id}</td><td><span class=\"zh\">{zh}</span> {en}</td>\
+                "<tr{cls}><td class=\"fid\">{id}</td><td><span class=\"zh\" lang=\"zh-CN\">{zh}</span> {en}</td>\
                  <td class=\"val\">{val}</td><td class=\"raw\">{raw}</td></tr>",
                 id = ctx.t(&f.id),
                 zh = ctx.t(&f.name_zh),
@@ -1296,7 +1296,7 @@ details.msg>summary::-webkit-details-marker{display:none}
 .amt{font-weight:600}
 .rc{font-weight:700;font-size:12px;padding:0 6px;border-radius:4px}
 .rc.ok{background:var(--pass-bg);color:var(--pass)}.rc.no{background:var(--fail-bg);color:var(--fail)}
-.arr{position:relative;height:0;border-top:2px solid;margin:6px 8px 2px}
+.arr{display:block;position:relative;height:0;border-top:2px solid;margin:6px 8px 2px}
 .lr.in .arr{border-color:var(--in);color:var(--in)}
 .lr.out .arr{border-color:var(--out);color:var(--out)}
 .arr::after{content:"";position:absolute;top:-7px;border:6px solid transparent}
