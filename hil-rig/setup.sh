@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-test}
 
-# System packages the build and tests need (Debian names).
-PKGS=(pkg-config ca-certificates curl socat)
+# System packages the build and tests need (Debian names). chromium draws report.html in
+# tests/report_html.rs (a headless screenshot, console errors fail the test); the CJK font lets
+# it render the report's Chinese text.
+PKGS=(pkg-config ca-certificates curl socat chromium fonts-wqy-microhei)
 
 log() { printf '== %s\n' "$*"; }
 

@@ -286,14 +286,21 @@ async fn run_case(
     if let Some(h) = own {
         h.shutdown().await;
     }
+    // Renumbered into the run's transcript; violations point at the run's numbers.
+    let mut renumber = std::collections::HashMap::with_capacity(records.len());
     for r in &records {
-        writer.write(Record {
+        let new = writer.write(Record {
             seq: 0,
             case: Some(case.id.clone()),
             ..r.clone()
         });
+        renumber.insert(r.seq, new);
     }
-    let report = crate::checks::check(&crate::checks::Transcript::from_records(&records, &codec));
+    let mut report =
+        crate::checks::check(&crate::checks::Transcript::from_records(&records, &codec));
+    for v in &mut report.violations {
+        v.seq = v.seq.and_then(|s| renumber.get(&s).copied());
+    }
     let mut expected: Vec<&String> = case.expect_violations.iter().collect();
     result.violations = report.violations.clone();
     for v in &report.violations {
