@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-test}
 
-# System packages the build and tests need (Debian names).
+# System packages the build and tests need (Debian names). chromium draws report.html in
+# tests/report_html.rs (a headless screenshot, console errors fail the test); the CJK font lets
+# it render the report's Chinese text.
 # pcscd + vsmartcard-vpcd + libpcsclite-dev: the PC/SC card tests (tests/card_pcsc.rs) and the
 # pcsc crate's build.
-PKGS=(pkg-config ca-certificates curl socat pcscd vsmartcard-vpcd libpcsclite-dev)
+PKGS=(pkg-config ca-certificates curl socat chromium fonts-wqy-microhei pcscd vsmartcard-vpcd libpcsclite-dev)
 
 log() { printf '== %s\n' "$*"; }
 

@@ -268,6 +268,22 @@ impl TranscriptWriter {
             .unwrap_or_default()
     }
 
+    /// Sequence number of the last record written (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).seq
+    }
+
+    /// Records kept in memory with a sequence number above `seq` (a step's or a case's own).
+    pub fn records_since(&self, seq: u64) -> Vec<Record> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(m) = inner.memory.as_ref() else {
+            return Vec::new();
+        };
+        // Sequence numbers grow with the position, so the tail starts at a binary search.
+        let start = m.partition_point(|r| r.seq <= seq);
+        m[start..].to_vec()
+    }
+
     /// The first write error, if the file could not be written.
     pub fn error(&self) -> Option<String> {
         self.inner

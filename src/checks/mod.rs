@@ -6,6 +6,8 @@
 //! violations. Rules see what the centre saw (frames in and out) and what it decided (journal
 //! events), never the terminal's internals.
 
+pub mod receipt;
+pub mod response;
 mod rules;
 
 use serde::Serialize;
@@ -58,6 +60,8 @@ impl FrameRec {
 pub struct Transcript {
     pub frames: Vec<FrameRec>,
     pub events: Vec<(u64, Json)>,
+    /// Slips the terminal printed (suite runs record them).
+    pub receipts: Vec<receipt::Slip>,
 }
 
 impl Transcript {
@@ -65,6 +69,7 @@ impl Transcript {
     pub fn from_records(records: &[Record], codec: &Codec) -> Transcript {
         let mut frames = Vec::new();
         let mut events = Vec::new();
+        let mut receipts = Vec::new();
         for r in records {
             match r.kind {
                 RecordKind::Frame => {
@@ -90,10 +95,22 @@ impl Transcript {
                         events.push((r.seq, e.clone()));
                     }
                 }
+                RecordKind::Receipt => {
+                    if let Some(text) = &r.note {
+                        receipts.push(receipt::Slip {
+                            seq: r.seq,
+                            text: text.clone(),
+                        });
+                    }
+                }
                 _ => {}
             }
         }
-        Transcript { frames, events }
+        Transcript {
+            frames,
+            events,
+            receipts,
+        }
     }
 
     /// Requests the terminal sent, in order.
@@ -190,7 +207,9 @@ pub struct RuleInfo {
 
 /// Run every rule.
 pub fn check(t: &Transcript) -> Report {
-    let rules = all_rules();
+    let mut rules = all_rules();
+    rules.extend(receipt::rules());
+    rules.extend(response::rules());
     let mut violations = Vec::new();
     for r in &rules {
         r.check(t, &mut violations);

@@ -166,6 +166,13 @@ enum Command {
         terminals: Option<PathBuf>,
         #[arg(long)]
         cards: Option<PathBuf>,
+        /// Instead of the scripted day, serve the reference terminal on this serial automation
+        /// port (posconf's JSON-lines protocol) until the port closes or Ctrl-C: the far end of
+        /// a `terminal: {driver: serial}` rig.
+        #[arg(long, value_name = "PORT")]
+        automation: Option<String>,
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
     },
     /// Re-run every conformance rule over a recorded transcript (from `posconf host` or a run).
     ///
@@ -424,11 +431,28 @@ pub fn main() -> i32 {
         },
         Command::Sim {
             host,
+            terminal,
+            terminals,
+            cards,
+            automation: Some(port),
+            baud,
+            ..
+        } => match serve_automation(host, &port, baud, terminal.as_deref(), terminals, cards) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("posconf sim: {e}");
+                3
+            }
+        },
+        Command::Sim {
+            host,
             card,
             amount,
             terminal,
             terminals,
             cards,
+            automation: None,
+            ..
         } => match run_sim(host, &card, amount, terminal.as_deref(), terminals, cards) {
             Ok(true) => 0,
             Ok(false) => 1,
@@ -684,6 +708,59 @@ fn run_host(
 }
 
 /// A scripted business day on the reference terminal; `Ok(false)` when a step was not approved.
+/// The reference terminal configured from the fixtures (terminal `tid`, or the first).
+fn sim_config(
+    fixtures: &crate::fixtures::Fixtures,
+    tid: Option<&str>,
+) -> Result<crate::terminal::sim::SimConfig, String> {
+    let t = match tid {
+        Some(tid) => fixtures
+            .terminal(tid)
+            .ok_or_else(|| format!("no terminal {tid:?} in the terminals fixture"))?,
+        None => fixtures
+            .terminals
+            .first()
+            .ok_or("no terminal in the fixture")?,
+    };
+    let mut cfg = crate::terminal::sim::SimConfig::default_terminal(
+        t.active_kek().map_err(|e| e.to_string())?,
+    );
+    cfg.tid = t.tid.clone();
+    cfg.mid = t.mid.clone();
+    cfg.merchant_name = t.merchant_name.clone();
+    Ok(cfg)
+}
+
+fn serve_automation(
+    host: std::net::SocketAddr,
+    port: &str,
+    baud: u32,
+    tid: Option<&str>,
+    terminals: Option<PathBuf>,
+    cards: Option<PathBuf>,
+) -> Result<(), String> {
+    let fixtures =
+        crate::fixtures::Fixtures::load_or_builtin(terminals.as_deref(), cards.as_deref())
+            .map_err(|e| e.to_string())?;
+    let cfg = sim_config(&fixtures, tid)?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let sim = crate::terminal::sim::SimTerminal::new(
+            cfg,
+            crate::terminal::link::TcpLink::new(host, false),
+        );
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = tx.send(true);
+        });
+        eprintln!("posconf sim: reference terminal on automation port {port}, centre {host}");
+        crate::terminal::automation::serve(port, baud, sim, rx)
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
 fn run_sim(
     host: std::net::SocketAddr,
     card_name: &str,

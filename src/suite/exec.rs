@@ -100,7 +100,11 @@ type Action = (&'static str, String, String, Option<String>);
 
 impl State {
     /// Book the step's approved transaction and mark voided originals.
-    fn book(&mut self, msgs: &StepMessages) {
+    fn book(&mut self, msgs: &StepMessages, approved: bool) {
+        // The terminal's verdict counts: a 00 with a bad MAC is a failed transaction.
+        if !approved {
+            return;
+        }
         let (Some(req), Some(resp)) = msgs.main() else {
             return;
         };
@@ -164,30 +168,40 @@ pub async fn run_steps<T: Terminal>(
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
         let started = Instant::now();
-        let mark = ctx.log.records().last().map(|r| r.seq).unwrap_or(0);
+        let mark = ctx.log.last_seq();
         let outcome = match step {
             // Expectations on the previous action.
             Step::ExpectMessage(e) => Err(("expect_message", check_msgs(e, &st, true))),
             Step::ExpectNoMessage(e) => Err(("expect_no_message", check_msgs(e, &st, false))),
             Step::ExpectDisplay { contains } => Err((
                 "expect_display",
-                if st.last_display.contains(contains.as_str()) {
-                    Ok(contains.clone())
-                } else {
-                    Err(format!(
-                        "display {:?} does not contain {contains:?}",
+                match st.vars.substitute(contains) {
+                    Ok(c) if st.last_display.contains(c.as_str()) => Ok(c),
+                    Ok(c) => Err(format!(
+                        "display {:?} does not contain {c:?}",
                         st.last_display
-                    ))
+                    )),
+                    Err(e) => Err(e.to_string()),
                 },
             )),
             Step::ExpectReceipt {
                 contains,
                 absent,
                 none,
-            } => Err((
-                "expect_receipt",
-                check_slips(&st.last_slips, contains, absent, *none),
-            )),
+            } => {
+                let sub = |v: &Vec<String>| -> Result<Vec<String>, String> {
+                    v.iter()
+                        .map(|x| st.vars.substitute(x).map_err(|e| e.to_string()))
+                        .collect()
+                };
+                Err((
+                    "expect_receipt",
+                    match (sub(contains), sub(absent)) {
+                        (Ok(c), Ok(a)) => check_slips(&st.last_slips, &c, &a, *none),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                    },
+                ))
+            }
             Step::ExpectTiming { min_ms, max_ms } => {
                 let ms = st.last_ms;
                 let ok =
@@ -261,14 +275,28 @@ pub async fn run_steps<T: Terminal>(
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 // Let the centre's last record land before reading the step's messages.
                 tokio::task::yield_now().await;
-                let records: Vec<Record> = ctx
-                    .log
-                    .records()
-                    .into_iter()
-                    .filter(|r| r.seq > mark)
-                    .collect();
+                let records: Vec<Record> = ctx.log.records_since(mark);
                 let msgs = StepMessages::from_records(&records, ctx.codec);
-                st.book(&msgs);
+                st.book(&msgs, got == "00");
+                match what {
+                    // A settled batch is closed: "last"/"first" now mean the new batch.
+                    "settle" if !got.starts_with("refused") => st.done.clear(),
+                    // Stored offline: on the wire only at settlement; the terminal names it.
+                    "offline" if got == "stored" => {
+                        if let Some(v) = t.last_voucher() {
+                            st.done.push(Done {
+                                txn: "offline_settlement".into(),
+                                stan: v,
+                                rrn: String::new(),
+                                auth: String::new(),
+                                date: String::new(),
+                                amount: 0,
+                                voided: false,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
                 if let Some(name) = &save_as {
                     st.vars.save(name, &msgs);
                 }

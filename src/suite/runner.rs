@@ -14,6 +14,8 @@ use super::rig::{Capabilities, Rig, TerminalRig, KNOWN_CAPABILITIES};
 use crate::fixtures::Fixtures;
 use crate::host::behaviour::Behaviours;
 use crate::host::centre::{system_clock, system_random, Centre};
+use crate::host::server::HostHandle;
+use crate::terminal::automation::SerialTerminal;
 use crate::terminal::link::TcpLink;
 use crate::terminal::sim::{Faults, SimConfig, SimTerminal};
 use crate::transcript::{Record, TranscriptWriter};
@@ -187,6 +189,8 @@ async fn run_case(
     rig: &Rig,
     writer: &TranscriptWriter,
     operator: Option<&mut dyn Operator>,
+    shared: Option<&HostHandle>,
+    serial: Option<&mut SerialTerminal>,
 ) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let mut result = CaseResult {
@@ -202,21 +206,30 @@ async fn run_case(
         duration: Duration::ZERO,
     };
     let codec = crate::iso8583::cup_codec();
-    let centre = Centre::new(
-        crate::profile::Profile::default(),
-        fixtures.clone(),
-        Behaviours::default(),
-        Box::new(system_clock),
-        Box::new(system_random),
-    )
-    .map_err(|e| RunError::Setup(format!("centre: {e}")))?;
-    let case_log = Arc::new(TranscriptWriter::in_memory());
-    let listen = rig
-        .listen_addr()
-        .map_err(|e| RunError::Setup(e.to_string()))?;
-    let host = crate::host::server::start(listen, centre, case_log.clone(), Default::default())
-        .await
-        .map_err(|e| RunError::Rig(format!("cannot start the embedded centre on {listen}: {e}")))?;
+    // A reference terminal gets a fresh centre per case; a real terminal keeps one centre for
+    // the run (its batch spans cases), and the case's records are the ones written during it.
+    let own = match shared {
+        Some(_) => None,
+        None => {
+            let centre = new_centre(fixtures)?;
+            let listen = rig
+                .listen_addr()
+                .map_err(|e| RunError::Setup(e.to_string()))?;
+            let log = Arc::new(TranscriptWriter::in_memory());
+            Some(
+                crate::host::server::start(listen, centre, log, Default::default())
+                    .await
+                    .map_err(|e| {
+                        RunError::Rig(format!("cannot start the embedded centre on {listen}: {e}"))
+                    })?,
+            )
+        }
+    };
+    let Some(host) = own.as_ref().or(shared) else {
+        return Err(RunError::Setup("no centre".into()));
+    };
+    let case_log = host.transcript.clone();
+    let mark = case_log.last_seq();
     let mut ctx = Ctx {
         fixtures,
         log: &case_log,
@@ -249,18 +262,13 @@ async fn run_case(
             let mut t = SimTerminal::new(cfg, TcpLink::new(host.addr, false));
             run_steps(&mut t, &case.steps, &mut ctx).await
         }
-        TerminalRig::Serial {
-            port,
-            baud,
-            timeout_ms,
-        } => {
-            let mut t = crate::terminal::automation::SerialTerminal::open(
-                port,
-                *baud,
-                Duration::from_millis(*timeout_ms),
-            )
-            .map_err(|e| RunError::Rig(e.to_string()))?;
-            run_steps(&mut t, &case.steps, &mut ctx).await
+        TerminalRig::Serial { .. } => {
+            let Some(t) = serial else {
+                return Err(RunError::Setup(
+                    "serial rig without an open automation link".into(),
+                ));
+            };
+            run_steps(t, &case.steps, &mut ctx).await
         }
         TerminalRig::Manual {} => {
             let Some(op) = ctx.operator.take() else {
@@ -275,16 +283,25 @@ async fn run_case(
     result.steps = steps;
     result.failures = failures;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    host.shutdown().await;
-    let records = case_log.records();
+    let records: Vec<Record> = case_log.records_since(mark);
+    if let Some(h) = own {
+        h.shutdown().await;
+    }
+    // Renumbered into the run's transcript; violations point at the run's numbers.
+    let mut renumber = std::collections::HashMap::with_capacity(records.len());
     for r in &records {
-        writer.write(Record {
+        let new = writer.write(Record {
             seq: 0,
             case: Some(case.id.clone()),
             ..r.clone()
         });
+        renumber.insert(r.seq, new);
     }
-    let report = crate::checks::check(&crate::checks::Transcript::from_records(&records, &codec));
+    let mut report =
+        crate::checks::check(&crate::checks::Transcript::from_records(&records, &codec));
+    for v in &mut report.violations {
+        v.seq = v.seq.and_then(|s| renumber.get(&s).copied());
+    }
     let mut expected: Vec<&String> = case.expect_violations.iter().collect();
     result.violations = report.violations.clone();
     for v in &report.violations {
@@ -314,6 +331,17 @@ async fn run_case(
     }
     result.duration = start.elapsed();
     Ok(result)
+}
+
+fn new_centre(fixtures: &Fixtures) -> Result<Centre, RunError> {
+    Centre::new(
+        crate::profile::Profile::default(),
+        fixtures.clone(),
+        Behaviours::default(),
+        Box::new(system_clock),
+        Box::new(system_random),
+    )
+    .map_err(|e| RunError::Setup(format!("centre: {e}")))
 }
 
 fn skipped(suite: &str, case: &Case, why: String) -> CaseResult {
@@ -413,6 +441,41 @@ pub fn run(
     let interrupted = rt.block_on(async {
         use futures::StreamExt;
         let mut operator = opts.operator.then_some(ConsoleOperator);
+        // Sim cases run concurrently (each has its own centre and terminal); a real terminal
+        // or an operator takes one case at a time against one centre.
+        let parallel =
+            opts.rig.is_sim() && !opts.operator && !super::card_steps::shared_card(&opts.rig);
+        let shared = if opts.rig.is_sim() {
+            None
+        } else {
+            let listen = match opts.rig.listen_addr() {
+                Ok(a) => a,
+                Err(e) => {
+                    fatal = Some(RunError::Setup(e.to_string()));
+                    return false;
+                }
+            };
+            let centre = match new_centre(&fixtures) {
+                Ok(c) => c,
+                Err(e) => {
+                    fatal = Some(e);
+                    return false;
+                }
+            };
+            let log = Arc::new(TranscriptWriter::in_memory());
+            match crate::host::server::start(listen, centre, log, Default::default()).await {
+                Ok(h) => {
+                    eprintln!("posconf run: centre listening on {} for the terminal under test", h.addr);
+                    Some(h)
+                }
+                Err(e) => {
+                    fatal = Some(RunError::Rig(format!(
+                        "cannot start the embedded centre on {listen}: {e}"
+                    )));
+                    return false;
+                }
+            }
+        };
         let mut record = |i: usize, r: CaseResult, done: &mut Vec<(usize, CaseResult)>| {
             progress(&r);
             done.push((i, r));
@@ -427,10 +490,21 @@ pub fn run(
         };
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
-        // Sim cases run concurrently (each has its own centre and terminal); a real terminal
-        // or an operator takes one case at a time.
-        let parallel =
-            opts.rig.is_sim() && !opts.operator && !super::card_steps::shared_card(&opts.rig);
+        // One automation session for the whole run: the device keeps its state across cases.
+        let mut serial = match &opts.rig.terminal {
+            TerminalRig::Serial {
+                port,
+                baud,
+                timeout_ms,
+            } => match SerialTerminal::open(port, *baud, Duration::from_millis(*timeout_ms)) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    fatal = Some(RunError::Rig(e.to_string()));
+                    return false;
+                }
+            },
+            _ => None,
+        };
         let jobs = if parallel { opts.jobs.max(1) } else { 1 };
         let mut queue = todo.iter();
         let mut running = futures::stream::FuturesUnordered::new();
@@ -448,14 +522,14 @@ pub fn run(
                     let w = &writer;
                     let rig = &opts.rig;
                     running.push(Box::pin(async move {
-                        (i, run_case(suite, case, fx, rig, w, None).await)
+                        (i, run_case(suite, case, fx, rig, w, None, None, None).await)
                     })
                         as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>);
                 } else {
                     // One at a time, so the operator can be lent to the case.
                     let op = operator.as_mut().map(|o| o as &mut dyn Operator);
                     let r = tokio::select! {
-                        r = run_case(suite, case, &fixtures, &opts.rig, &writer, op) => r,
+                        r = run_case(suite, case, &fixtures, &opts.rig, &writer, op, shared.as_ref(), serial.as_mut()) => r,
                         _ = &mut ctrl_c => return true,
                     };
                     match r {

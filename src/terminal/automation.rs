@@ -150,6 +150,9 @@ pub struct Reply {
     pub slips: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Voucher number of the transaction the command stored, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<String>,
     /// Settlement result flags (RMB, foreign), e.g. `11`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<String>,
@@ -173,6 +176,7 @@ pub struct SerialTerminal {
     display: String,
     last_slip: Option<String>,
     printed: Vec<String>,
+    voucher: Option<String>,
 }
 
 impl SerialTerminal {
@@ -188,15 +192,23 @@ impl SerialTerminal {
                 port: port.into(),
                 reason: e.to_string(),
             })?;
+        // Bytes left from an earlier session are not answers to us.
+        let _ = p.clear(serialport::ClearBuffer::All);
+        // Ids start from the clock so a reply to an earlier session cannot match a new command.
+        let next_id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(1);
         Ok(SerialTerminal {
             port: p,
             name: port.into(),
             timeout,
-            next_id: 1,
+            next_id,
             buf: Vec::new(),
             display: String::new(),
             last_slip: None,
             printed: Vec::new(),
+            voucher: None,
         })
     }
 
@@ -217,6 +229,8 @@ impl SerialTerminal {
             .map_err(|e| self.link_err(format!("write failed: {e}")))?;
         let deadline = Instant::now() + self.timeout;
         let mut chunk = [0u8; 512];
+        // Lines that were not our reply: late replies to commands that timed out, or noise.
+        let mut skipped: Vec<String> = Vec::new();
         loop {
             if let Some(nl) = self.buf.iter().position(|b| *b == b'\n') {
                 let raw: Vec<u8> = self.buf.drain(..=nl).collect();
@@ -226,29 +240,37 @@ impl SerialTerminal {
                 if text.is_empty() {
                     continue;
                 }
-                let reply: Reply = serde_json::from_str(&text).map_err(|e| {
-                    self.link_err(format!(
-                        "bad reply line {:?} ({e}); bytes {}",
-                        text,
+                match serde_json::from_str::<Reply>(&text) {
+                    Ok(reply) if reply.id == id => return Ok(reply),
+                    Ok(reply) if reply.id < id => {
+                        skipped.push(format!("late reply to command {}", reply.id));
+                    }
+                    Ok(reply) => {
+                        return Err(self.link_err(format!(
+                            "reply for command {} while waiting for {id}",
+                            reply.id
+                        )))
+                    }
+                    Err(e) => skipped.push(format!(
+                        "unparsable line ({e}): bytes {}",
                         hex::encode_upper(&raw)
-                    ))
-                })?;
-                if reply.id != id {
-                    return Err(self.link_err(format!(
-                        "reply for command {} while waiting for {id}",
-                        reply.id
-                    )));
+                    )),
                 }
-                return Ok(reply);
+                continue;
             }
             if Instant::now() > deadline {
                 return Err(self.link_err(format!(
-                    "no reply to command {id} within {:?}{}",
+                    "no reply to command {id} within {:?}{}{}",
                     self.timeout,
                     if self.buf.is_empty() {
                         String::new()
                     } else {
                         format!(" (partial bytes {})", hex::encode_upper(&self.buf))
+                    },
+                    if skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; skipped: {}", skipped.join("; "))
                     }
                 )));
             }
@@ -267,6 +289,9 @@ impl SerialTerminal {
             self.last_slip = Some(s.clone());
         }
         self.printed.extend(reply.slips.iter().cloned());
+        if reply.voucher.is_some() {
+            self.voucher = reply.voucher.clone();
+        }
         if reply.ok {
             Ok(reply)
         } else {
@@ -470,6 +495,9 @@ impl Terminal for SerialTerminal {
     fn take_printed(&mut self) -> Vec<String> {
         std::mem::take(&mut self.printed)
     }
+    fn last_voucher(&self) -> Option<String> {
+        self.voucher.clone()
+    }
     async fn upload_status(&mut self) -> Result<Outcome, TerminalError> {
         self.outcome(Command::UploadStatus).await
     }
@@ -580,6 +608,9 @@ async fn execute<L: HostLink>(t: &mut SimTerminal<L>, command: Command) -> Reply
     };
     reply.display = t.read_display();
     reply.slips = t.take_printed();
+    if reply.ok {
+        reply.voucher = t.last_voucher();
+    }
     reply
 }
 

@@ -7,6 +7,7 @@
 //! - [`link`]: `HostLink`, a terminal's connection to the centre.
 
 pub mod automation;
+pub mod display;
 pub mod link;
 pub mod manual;
 pub mod sim;
@@ -112,6 +113,11 @@ pub trait Terminal {
     fn last_receipt(&self) -> Option<String>;
     /// Slips printed since the last call, in order (a settlement prints several).
     fn take_printed(&mut self) -> Vec<String>;
+    /// Voucher (trace) number of the last transaction the terminal stored, when it can say:
+    /// offline entries reach the centre only at settlement, so a later adjust needs it.
+    fn last_voucher(&self) -> Option<String> {
+        None
+    }
     /// POS status upload (0820, 60.3 = 362).
     async fn upload_status(&mut self) -> Result<Outcome, TerminalError>;
     /// Reprint the last sales slip (marked DUPLICATED).

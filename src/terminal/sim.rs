@@ -705,7 +705,7 @@ impl<L: HostLink> SimTerminal<L> {
                 self.print_sales_slip(kind, &sent, &resp, card);
             }
         } else {
-            self.display = format!("交易失败 {code}");
+            self.display = format!("{} ({code})", super::display::response_text(&code));
         }
         Ok(Outcome {
             code: Some(code),
@@ -1514,6 +1514,10 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
 
     fn last_receipt(&self) -> Option<String> {
         self.printed.last().cloned()
+    }
+
+    fn last_voucher(&self) -> Option<String> {
+        self.log.last().map(|e| e.stan.clone())
     }
 
     fn take_printed(&mut self) -> Vec<String> {
