@@ -715,6 +715,7 @@ mod tests {
         let t = Transcript {
             frames: vec![frame(m)],
             events: vec![],
+            receipts: vec![],
         };
         let mut v = Vec::new();
         FieldFormats.check(&t, &mut v);

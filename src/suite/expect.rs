@@ -86,15 +86,12 @@ impl MessageExpect {
 
     /// The last message of `msgs` this expectation selects.
     pub fn select<'a>(&self, msgs: &'a StepMessages) -> Option<&'a super::vars::Msg> {
-        msgs.messages
-            .iter()
-            .filter(|m| {
-                (m.response == (self.which == Which::Response))
-                    && self.mti.as_ref().is_none_or(|x| *x == m.mti)
-                    && self.txn.as_ref().is_none_or(|x| *x == m.txn)
-                    && self.reversal.is_none_or(|r| r == m.reversal)
-            })
-            .last()
+        msgs.messages.iter().rfind(|m| {
+            (m.response == (self.which == Which::Response))
+                && self.mti.as_ref().is_none_or(|x| *x == m.mti)
+                && self.txn.as_ref().is_none_or(|x| *x == m.txn)
+                && self.reversal.is_none_or(|r| r == m.reversal)
+        })
     }
 
     /// Check the selected message; each mismatch is one line naming the field, expected and

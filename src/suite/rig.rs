@@ -64,7 +64,7 @@ pub enum RigError {
 
 /// Which terminal the run drives.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "driver", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "RawTerminal")]
 pub enum TerminalRig {
     /// The built-in reference terminal, optionally with fault switches on for every case.
     Sim {
@@ -83,6 +83,55 @@ pub enum TerminalRig {
     },
     /// An operator performs each step on the terminal following prompts and types results.
     Manual {},
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Driver {
+    Sim,
+    Serial,
+    Manual,
+}
+
+/// The `terminal:` section as written; a plain struct so a typo is reported at its line.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerminal {
+    driver: Driver,
+    #[serde(default)]
+    faults: Vec<String>,
+    #[serde(default)]
+    port: Option<String>,
+    #[serde(default = "baud")]
+    baud: u32,
+    #[serde(default = "command_timeout")]
+    timeout_ms: u64,
+}
+
+impl TryFrom<RawTerminal> for TerminalRig {
+    type Error = String;
+    fn try_from(r: RawTerminal) -> Result<Self, String> {
+        if r.driver != Driver::Sim && !r.faults.is_empty() {
+            return Err("terminal.faults applies to the sim driver only".into());
+        }
+        if r.driver != Driver::Serial && r.port.is_some() {
+            return Err("terminal.port applies to the serial driver only".into());
+        }
+        Ok(match r.driver {
+            Driver::Sim => {
+                crate::terminal::sim::Faults::from_names(&r.faults)?;
+                TerminalRig::Sim { faults: r.faults }
+            }
+            Driver::Serial => TerminalRig::Serial {
+                port: r
+                    .port
+                    .ok_or("terminal.port is required for the serial driver")?,
+                baud: r.baud,
+                timeout_ms: r.timeout_ms,
+            },
+            Driver::Manual => TerminalRig::Manual {},
+        })
+    }
 }
 
 fn baud() -> u32 {
@@ -333,10 +382,21 @@ mod tests {
             TerminalRig::Serial { baud: 115_200, .. }
         ));
         r.validate().unwrap();
-        let e = crate::yaml::from_str::<Rig>("terminal: {driver: seriel}\n", "r.yaml")
+        let e = crate::yaml::from_str::<Rig>("rig: x\nterminal: {driver: seriel}\n", "r.yaml")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("r.yaml:1:") && e.contains("seriel"), "{e}");
+        assert!(e.starts_with("r.yaml:2:") && e.contains("seriel"), "{e}");
+        let e = crate::yaml::from_str::<Rig>("terminal: {driver: serial}\n", "r.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("terminal.port is required"), "{e}");
+        let e = crate::yaml::from_str::<Rig>(
+            "terminal: {driver: sim, faults: [wrong_mca]}\n",
+            "r.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("wrong_mca"), "{e}");
         let mut r = Rig::embedded_default();
         r.host.listen = "0.0.0.0:8000".into();
         assert!(matches!(r.validate(), Err(RigError::RemoteBind { .. })));

@@ -181,17 +181,30 @@ fn selected(case: &Case, filter: Option<&str>) -> bool {
     })
 }
 
-/// Run one case on the rig; its records go to `writer` tagged with the case id.
+/// What every case of a run shares.
+struct RunEnv<'a> {
+    fixtures: &'a Fixtures,
+    rig: &'a Rig,
+    /// The run's transcript.
+    writer: &'a TranscriptWriter,
+}
+
+/// Run one case on the rig; its records go to the run's transcript tagged with the case id.
+/// `shared` is the run's centre and `serial` its automation link when a real terminal is
+/// driven (one batch across cases).
 async fn run_case(
+    env: &RunEnv<'_>,
     suite: &str,
     case: &Case,
-    fixtures: &Fixtures,
-    rig: &Rig,
-    writer: &TranscriptWriter,
     operator: Option<&mut dyn Operator>,
     shared: Option<&HostHandle>,
     serial: Option<&mut SerialTerminal>,
 ) -> Result<CaseResult, RunError> {
+    let RunEnv {
+        fixtures,
+        rig,
+        writer,
+    } = *env;
     let start = Instant::now();
     let mut result = CaseResult {
         suite: suite.to_string(),
@@ -465,7 +478,10 @@ pub fn run(
             let log = Arc::new(TranscriptWriter::in_memory());
             match crate::host::server::start(listen, centre, log, Default::default()).await {
                 Ok(h) => {
-                    eprintln!("posconf run: centre listening on {} for the terminal under test", h.addr);
+                    eprintln!(
+                        "posconf run: centre listening on {} for the terminal under test",
+                        h.addr
+                    );
                     Some(h)
                 }
                 Err(e) => {
@@ -506,6 +522,11 @@ pub fn run(
             _ => None,
         };
         let jobs = if parallel { opts.jobs.max(1) } else { 1 };
+        let env = RunEnv {
+            fixtures: &fixtures,
+            rig: &opts.rig,
+            writer: &writer,
+        };
         let mut queue = todo.iter();
         let mut running = futures::stream::FuturesUnordered::new();
         loop {
@@ -522,14 +543,29 @@ pub fn run(
                     let w = &writer;
                     let rig = &opts.rig;
                     running.push(Box::pin(async move {
-                        (i, run_case(suite, case, fx, rig, w, None, None, None).await)
+                        (
+                            i,
+                            run_case(
+                                &RunEnv {
+                                    fixtures: fx,
+                                    rig,
+                                    writer: w,
+                                },
+                                suite,
+                                case,
+                                None,
+                                None,
+                                None,
+                            )
+                            .await,
+                        )
                     })
                         as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>);
                 } else {
                     // One at a time, so the operator can be lent to the case.
                     let op = operator.as_mut().map(|o| o as &mut dyn Operator);
                     let r = tokio::select! {
-                        r = run_case(suite, case, &fixtures, &opts.rig, &writer, op, shared.as_ref(), serial.as_mut()) => r,
+                        r = run_case(&env, suite, case, op, shared.as_ref(), serial.as_mut()) => r,
                         _ = &mut ctrl_c => return true,
                     };
                     match r {
