@@ -129,3 +129,29 @@ fn rig_card_sections_missing_reader_is_3_and_a_typo_is_2() {
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("virtul"), "{out}");
 }
+
+#[test]
+fn a_terminal_without_pboc_load_skips_the_cases() {
+    let dir = tmp("caps");
+    let caps = dir.join("caps.yaml");
+    std::fs::write(
+        &caps,
+        "terminal: Vendor X T1\nsupports: [magstripe, pin-pad]\n",
+    )
+    .unwrap();
+    let (code, out) = posconf(&[
+        "run",
+        "suites/pboc-load",
+        "--capabilities",
+        caps.to_str().unwrap(),
+        "--report-dir",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("0 passed, 0 failed, 12 skipped"), "{out}");
+    let junit = std::fs::read_to_string(dir.join("r").join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("needs pboc-load"),
+        "the skip names the capability"
+    );
+}

@@ -254,7 +254,11 @@ impl VpcdHandle {
         self.flags.ejected.store(true, Ordering::SeqCst);
     }
 
+    /// Put the card back (also after it pulled itself with a fault switch).
     pub fn insert(&self) {
+        if !self.card().is_present() {
+            let _ = self.card().reinsert();
+        }
         self.flags.ejected.store(false, Ordering::SeqCst);
     }
 
