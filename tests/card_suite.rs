@@ -155,3 +155,41 @@ fn a_terminal_without_pboc_load_skips_the_cases() {
         "the skip names the capability"
     );
 }
+
+/// The e-passbook card through the whole stack: a rig naming the virtual card `ed1`.
+#[test]
+fn an_e_passbook_card_loads_through_the_terminal_and_host() {
+    let dir = tmp("ed");
+    let rig = dir.join("rig.yaml");
+    std::fs::write(&rig, "card: {driver: virtual, card: ed1}\n").unwrap();
+    let suite = dir.join("ed.yaml");
+    std::fs::write(
+        &suite,
+        r#"suite: ed
+cases:
+  - id: ed-load
+    requirements: ["003.load.credit"]
+    title: {zh: 电子存折圈存, en: e-passbook load}
+    needs: [pboc-load]
+    steps:
+      - sign_in: {}
+      - card: {load: {amount: 2500, purse: ed}}
+      - card: {expect_card: {purse: ed, balance_change: 2500, new_log_records: 1}}
+      - card: {upload_tacs: {}}
+      - card: {expect_host: {confirmed: 1}}
+      - card: {expect_agree: {purse: ed}}
+      - card: {load: {amount: 1, purse: ep, expect: 6A82}}
+"#,
+    )
+    .unwrap();
+    let (code, out) = posconf(&[
+        "run",
+        suite.to_str().unwrap(),
+        "--rig",
+        rig.to_str().unwrap(),
+        "--report-dir",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+}

@@ -118,7 +118,8 @@ fn sw_ok() -> String {
 pub struct CardBench {
     pub card: Box<dyn Card>,
     pub session: PbocSession,
-    start_balance: Option<u32>,
+    /// Balances at the start of the case: (e-purse, e-passbook), None where the card has none.
+    start_balance: (Option<u32>, Option<u32>),
     /// The newest log record at the start: records before it in the log are new. (A count
     /// would not do: the log is cyclic, and a served card's log is full after a few cases.)
     start_log: Option<crate::card::pboc::LogRecord>,
@@ -199,7 +200,20 @@ impl CardBench {
         }
         .map_err(|e| RunError::Setup(e.to_string()))?;
         let issuer = Issuer::for_card(&fx, &fc.name).map_err(|e| RunError::Setup(e.to_string()))?;
-        let start_balance = ops::get_balance(card.as_mut(), PurseKind::Ep).ok();
+        let pin = fc.pin.expose().to_string();
+        let ep = ops::get_balance(card.as_mut(), PurseKind::Ep).ok();
+        // The e-passbook's balance needs the PIN; VERIFY only when the card asks for it (6982),
+        // so a card without an e-passbook never spends a PIN try here.
+        let ed = match ops::get_balance(card.as_mut(), PurseKind::Ed) {
+            Ok(b) => Some(b),
+            Err(e) if e.sw() == Some(crate::card::apdu::sw::SECURITY) => {
+                ops::verify_pin(card.as_mut(), &pin)
+                    .and_then(|_| ops::get_balance(card.as_mut(), PurseKind::Ed))
+                    .ok()
+            }
+            Err(_) => None,
+        };
+        let start_balance = (ep, ed);
         let start_log = ops::read_log(card.as_mut())
             .ok()
             .and_then(|l| l.first().copied());
@@ -207,13 +221,22 @@ impl CardBench {
             card,
             session: PbocSession {
                 psam: Some(issuer.psam()),
-                pin: Some(fc.pin.expose().to_string()),
+                pin: Some(pin),
                 ..PbocSession::default()
             },
             start_balance,
             start_log,
             purchased: 0,
         }))
+    }
+
+    fn start(&self, purse: PurseKind) -> Result<i64, String> {
+        let b = match purse {
+            PurseKind::Ep => self.start_balance.0,
+            PurseKind::Ed => self.start_balance.1,
+        };
+        b.map(i64::from)
+            .ok_or_else(|| format!("the card had no readable {purse:?} balance at the start"))
     }
 
     fn balance(&mut self, purse: PurseKind) -> Result<u32, String> {
@@ -322,11 +345,7 @@ pub async fn run<T: Terminal>(
             let mut seen = Vec::new();
             if let Some(want) = balance_change {
                 let now = i64::from(bench.balance(*purse)?);
-                let start = i64::from(
-                    bench
-                        .start_balance
-                        .ok_or("the starting balance is unknown")?,
-                );
+                let start = bench.start(*purse)?;
                 if now - start != *want {
                     return Err(format!(
                         "balance changed by {}, expected {want} ({start} -> {now})",
@@ -376,11 +395,7 @@ pub async fn run<T: Terminal>(
         }
         CardStep::ExpectAgree { purse } => {
             let now = i64::from(bench.balance(*purse)?);
-            let start = i64::from(
-                bench
-                    .start_balance
-                    .ok_or("the starting balance is unknown")?,
-            );
+            let start = bench.start(*purse)?;
             let loaded = with_host(&mut |h| Ok(h.loaded_total().to_string()))?
                 .parse::<i64>()
                 .unwrap_or(0);
