@@ -353,6 +353,38 @@ mod tests {
         s2.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         frame(&mut s2, &[0x04]);
         assert_eq!(recv(&mut s2), atr);
+        // pcscd restarting closes its end: the card connects again by itself.
+        drop(s2);
+        let (mut s3, _) = l.accept().unwrap();
+        s3.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        frame(&mut s3, &[0x04]);
+        assert_eq!(recv(&mut s3), atr);
+        // A card that pulls itself (fault switch) closes the socket, then stays out until
+        // inserted (no reinsert_after here).
+        h.card().set_faults(crate::card::pboc::Faults {
+            pull_after_init: true,
+            ..Default::default()
+        });
+        h.card().set_require_pin(false);
+        frame(&mut s3, &[0x00, 0xA4, 0x00, 0x00, 0x02, 0x10, 0x01]);
+        let _ = recv(&mut s3);
+        frame(
+            &mut s3,
+            &[
+                0x80, 0x50, 0x00, 0x02, 0x0B, 0x01, 0, 0, 0, 1, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+                0x10,
+            ],
+        );
+        let init = recv(&mut s3);
+        assert_eq!(init.len(), 18, "the INIT answer still leaves the card");
+        let mut b = [0u8; 1];
+        assert_eq!(s3.read(&mut b).unwrap(), 0, "then the socket closes");
+        assert!(!h.card().is_present());
+        h.insert();
+        let (mut s4, _) = l.accept().unwrap();
+        s4.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        frame(&mut s4, &[0x04]);
+        assert_eq!(recv(&mut s4), atr);
         h.stop();
     }
 }
