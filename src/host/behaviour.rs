@@ -31,7 +31,7 @@ pub enum Action {
 }
 
 /// Which requests a behaviour applies to; every given condition must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Matcher {
     pub mti: Option<String>,
@@ -56,12 +56,13 @@ fn one() -> u32 {
 }
 
 /// One rule: when, what, from which match on, how many times.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Behaviour {
     #[serde(default)]
     pub when: Matcher,
     #[serde(deserialize_with = "actions")]
+    #[schemars(schema_with = "actions_schema")]
     pub actions: Vec<Action>,
     /// Apply from the Nth matching request (1-based).
     #[serde(default = "one")]
@@ -73,6 +74,24 @@ pub struct Behaviour {
     seen: u32,
     #[serde(skip)]
     applied: u32,
+}
+
+/// The schema of what [`actions`] accepts (for `posconf schema`).
+fn actions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "oneOf": [
+                {"enum": ["no_reply", "close", "bad_mac", "resign_in", "request_params"]},
+                {"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
+                 "properties": {
+                    "respond": {"type": "string", "description": "answer with this response code"},
+                    "delay_ms": {"type": "integer", "minimum": 0},
+                    "garble": {"type": "integer", "minimum": 2, "maximum": 64, "description": "corrupt this field of the answer"}
+                 }}
+            ]
+        }
+    })
 }
 
 /// Accept `no_reply` as well as `{respond: "51"}` / `{delay_ms: 1500}` / `{garble: 39}`.
