@@ -272,3 +272,42 @@ fn ctrl_c_mid_run_keeps_the_transcript_and_a_partial_report() {
     assert!(!records.is_empty());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn manual_cases_ask_the_operator_when_one_is_present() {
+    use std::io::Write;
+    let dir = tmp("op");
+    let suite = write(
+        &dir,
+        "s.yaml",
+        "suite: t\ncases:\n  - id: display\n    requirements: [\"3.1\"]\n    title: {zh: 显示屏, en: display}\n    needs: [manual]\n    steps:\n      - prompt: {zh: 屏幕能显示中文吗, en: does the screen show Chinese}\n",
+    );
+    for (answer, code) in [("yes\n", 0), ("no\n", 1)] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posconf"))
+            .args([
+                "run",
+                suite.to_str().unwrap(),
+                "--operator",
+                "--report-dir",
+                dir.join("r").to_str().unwrap(),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{text}");
+        assert!(text.contains("屏幕能显示中文吗") && text.contains("does the screen show Chinese"));
+        if code == 1 {
+            assert!(text.contains("operator answered \"no\""), "{text}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
