@@ -32,7 +32,11 @@ pub fn write_reports(
         title: format!(
             "posconf conformance report — rig {}{}",
             opts.rig.rig,
-            if interrupted { " (INTERRUPTED: partial)" } else { "" }
+            if interrupted {
+                " (INTERRUPTED: partial)"
+            } else {
+                ""
+            }
         ),
         run_id,
     };

@@ -570,6 +570,17 @@ impl<L: HostLink> SimTerminal<L> {
             "00"
         };
         let keys = self.keys.clone().ok_or(TerminalError::NotSignedIn)?;
+        // A PIN the pad cannot format (not 4-12 digits) is refused here, before the trace
+        // number is taken: nothing is sent, so nothing may be consumed (seed 2.13).
+        let block = match &card.pin {
+            Some(pin) => Some(
+                encrypt_pin_block(&keys.pik, pin, Some(&card.pan)).map_err(|e| {
+                    self.display = "密码格式错,请重输".into();
+                    TerminalError::Refused(format!("PIN rejected by the pad: {e}"))
+                })?,
+            ),
+            None => None,
+        };
         let stan = self.next_trace();
         let mut m = Message::new(Mti::parse(mti).map_err(|e| TerminalError::Internal(e.reason))?)
             .with(3, proc)
@@ -585,9 +596,7 @@ impl<L: HostLink> SimTerminal<L> {
         if let Some(a) = amount {
             m.set(4, format!("{a:012}"));
         }
-        if let Some(pin) = &card.pin {
-            let block = encrypt_pin_block(&keys.pik, pin, Some(&card.pan))
-                .map_err(|e| TerminalError::Internal(e.to_string()))?;
+        if let Some(block) = block {
             m.set(26, "12");
             m.set(52, Value::Binary(block.to_vec()));
             m.set(53, "2600000000000000");
