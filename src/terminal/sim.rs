@@ -168,6 +168,9 @@ pub struct LogEntry {
 #[derive(Debug, Clone)]
 pub struct PendingReversal {
     pub message: Message,
+    /// The card number: a swiped request has no field 2 and the 0400 drops the track, but
+    /// the fault slip must name the card.
+    pub pan: String,
     pub reason: &'static str,
     pub attempts: u32,
 }
@@ -538,7 +541,7 @@ impl<L: HostLink> SimTerminal<L> {
                     self.display = "冲正不成功,请人工处理".into();
                     let m = &pending.message;
                     let amount = m.text(4).and_then(|a| a.parse().ok()).unwrap_or(0);
-                    let pan = m.text(2).map(str::to_string).unwrap_or_default();
+                    let pan = pending.pan.clone();
                     self.printed.push(crate::receipt::render_fault(
                         &self.config.tid,
                         m.text(11).unwrap_or(""),
@@ -634,6 +637,7 @@ impl<L: HostLink> SimTerminal<L> {
         if reversible {
             self.reversal = Some(PendingReversal {
                 message: Self::reversal_of(&req),
+                pan: card.pan.clone(),
                 reason: "98",
                 attempts: 0,
             });
