@@ -29,10 +29,17 @@ fn is_financial(f: &FrameRec) -> bool {
 /// Messages that consume a trace number (echo and parameter download carry none; reversals
 /// reuse the original's).
 /// Offline transactions keep the trace they were given when stored and travel later, so
-/// they are not part of the live sequence.
+/// they are not part of the live sequence; nor are notices re-sent in a batch upload (0320
+/// with 60.1 of the original, carrying the original's 11).
 fn consumes_trace(f: &FrameRec) -> bool {
     let c = classify(&f.message);
+    let upload_of_notice = f.message.mti.as_str() == "0320"
+        && f.message
+            .text(60)
+            .and_then(|t| t.get(..2))
+            .is_some_and(|t| t != "00");
     !c.reversal
+        && !upload_of_notice
         && f.message.has(11)
         && !matches!(
             c.kind,

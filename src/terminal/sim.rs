@@ -162,6 +162,9 @@ pub struct LogEntry {
     pub pending_offline: Option<Message>,
     /// A foreign card (63.1 of the approval is not CUP): settled in the foreign block.
     pub foreign: bool,
+    /// Notices (refund 25, offline 30, adjust 32/34): the 0220 as built, uploaded unchanged
+    /// except MTI 0320 and no 64 when the batch does not balance (tables §1.1).
+    pub notice: Option<Message>,
 }
 
 /// A reversal waiting to be sent.
@@ -708,6 +711,7 @@ impl<L: HostLink> SimTerminal<L> {
                     .text(63)
                     .and_then(|o| o.get(..3))
                     .is_some_and(|o| o != "CUP"),
+                notice: (sent.mti.as_str() == "0220").then(|| sent.clone()),
             });
             self.display = "交易成功".into();
             if kind != TxnKind::BalanceInquiry {
@@ -948,12 +952,34 @@ impl<L: HostLink> SimTerminal<L> {
         Ok(flags)
     }
 
-    /// Upload approved online transactions not yet uploaded, 8 per 0320 (201), offline ones one
-    /// per 0320 with their original fields, then the end message (202) with the total count.
-    /// An unanswered 0320 stops the upload; the next `settle` resumes from there.
+    /// Batch upload (seed 6.3.3) of the blocks the 0510 left unbalanced (RMB only, foreign
+    /// only, or both): the approved online transactions not yet uploaded, 8 per 0320 (201),
+    /// then each notice (refund, offline, adjust) in its own 0320 with its original fields,
+    /// then the end message (202) with the total count. An original replaced by an adjust is
+    /// not uploaded: its adjust notice stands for it (seed 6.3.2). An unanswered 0320 stops
+    /// the upload; the next `settle` resumes from there.
     async fn batch_upload(&mut self) -> Result<(), TerminalError> {
+        let (rmb, foreign) = self.upload_pending.unwrap_or(('2', '2'));
+        let due = |e: &LogEntry| {
+            if e.foreign {
+                foreign != '1'
+            } else {
+                rmb != '1'
+            }
+        };
         let online: Vec<usize> = (0..self.log.len())
-            .filter(|i| self.log[*i].kind == TxnKind::Purchase && !self.log[*i].uploaded)
+            .filter(|&i| {
+                let e = &self.log[i];
+                matches!(
+                    e.kind,
+                    TxnKind::Purchase
+                        | TxnKind::PurchaseVoid
+                        | TxnKind::CompletionRequest
+                        | TxnKind::CompletionVoid
+                ) && !e.uploaded
+                    && !e.adjusted
+                    && due(e)
+            })
             .collect();
         for chunk in online.chunks(8) {
             let mut f48 = format!("{:02}", chunk.len());
@@ -977,6 +1003,24 @@ impl<L: HostLink> SimTerminal<L> {
             for &i in chunk {
                 self.log[i].uploaded = true;
             }
+        }
+        let notices: Vec<usize> = (0..self.log.len())
+            .filter(|&i| {
+                let e = &self.log[i];
+                e.notice.is_some() && !e.uploaded && !e.adjusted && due(e)
+            })
+            .collect();
+        for i in notices {
+            let Some(mut msg) = self.log[i].notice.clone() else {
+                continue;
+            };
+            msg.mti = Mti::parse("0320").map_err(|e| TerminalError::Internal(e.reason))?;
+            msg.remove(64);
+            if self.exchange(msg).await?.is_none() {
+                self.display = "批上送中断,请重新结算".into();
+                return self.refuse("批上送中断 batch upload interrupted; settle again to resume");
+            }
+            self.log[i].uploaded = true;
         }
         let total = self.log.iter().filter(|e| e.uploaded).count();
         let stan = self.next_trace();
@@ -1033,8 +1077,9 @@ impl<L: HostLink> SimTerminal<L> {
             uploaded: false,
             adjusted: false,
             tip: 0,
-            pending_offline: Some(msg),
+            pending_offline: Some(msg.clone()),
             foreign: false,
+            notice: Some(msg),
         });
         self.display = "离线结算已保存".into();
         Ok(Outcome {
@@ -1185,8 +1230,9 @@ impl<L: HostLink> SimTerminal<L> {
             uploaded: false,
             adjusted: false,
             tip,
-            pending_offline: Some(msg),
+            pending_offline: Some(msg.clone()),
             foreign: orig.foreign,
+            notice: Some(msg),
         });
         self.display = "结算调整已保存".into();
         Ok(Outcome {
