@@ -626,3 +626,22 @@ async fn the_centre_asks_for_a_parameter_download_and_status_upload_works() {
     assert_eq!(t.upload_status().await.unwrap().code.as_deref(), Some("00"));
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_off_settles_an_open_batch_first() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    assert!(t.purchase(&good_card(), 100).await.unwrap().approved());
+    assert!(t.sign_off().await.unwrap().approved());
+    let mtis: Vec<String> = requests(&h).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(mtis, ["0800", "0200", "0500", "0820"], "seed 6.3.4");
+    assert!(t.log.is_empty() && !t.signed_in);
+    assert_eq!(t.batch, "000002");
+    // With nothing to settle, sign-off is just the 0820.
+    t.sign_in().await.unwrap();
+    assert!(t.sign_off().await.unwrap().approved());
+    let mtis: Vec<String> = requests(&h).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(&mtis[4..], ["0800", "0820"]);
+    h.shutdown().await;
+}

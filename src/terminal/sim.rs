@@ -947,7 +947,7 @@ impl<L: HostLink> SimTerminal<L> {
             self.batch = format!("{:06}", if n >= 999_999 { 1 } else { n + 1 });
         }
         if self.config.auto_sign_off {
-            self.sign_off().await?;
+            self.send_sign_off().await?;
         }
         Ok(flags)
     }
@@ -1348,8 +1348,24 @@ impl<L: HostLink> SimTerminal<L> {
         })
     }
 
-    /// Sign-off (0820, 60.3 = 002).
+    /// Operator sign-off (seed 6.3.4): an unsettled batch (or an interrupted upload) is
+    /// settled first, "须在签退之前先进行批结算乃至批上送"; then the 0820.
     pub async fn sign_off(&mut self) -> Result<Outcome, TerminalError> {
+        if self.signed_in && (!self.log.is_empty() || self.upload_pending.is_some()) {
+            self.settle().await?;
+            if !self.signed_in {
+                // Settlement signed off by itself (auto sign-off).
+                return Ok(Outcome {
+                    code: Some("00".into()),
+                    display: self.display.clone(),
+                });
+            }
+        }
+        self.send_sign_off().await
+    }
+
+    /// The sign-off message itself (0820, 60.3 = 002).
+    async fn send_sign_off(&mut self) -> Result<Outcome, TerminalError> {
         let stan = self.next_trace();
         let msg = Message::new(Mti::parse("0820").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
