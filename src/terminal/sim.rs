@@ -1283,9 +1283,12 @@ impl<L: HostLink> SimTerminal<L> {
             .with(42, self.config.mid.as_str())
             .with(60, format!("00{}360", self.batch));
         let Some((resp, _)) = self.exchange(msg).await? else {
+            // Cut off: ask again at the next online transaction (seed 6.3.6).
+            self.params_due = true;
+            self.display = "参数下载失败".into();
             return Ok(Outcome {
                 code: None,
-                display: "参数下载失败".into(),
+                display: self.display.clone(),
             });
         };
         let text = resp
