@@ -645,3 +645,32 @@ async fn sign_off_settles_an_open_batch_first() {
     assert_eq!(&mtis[4..], ["0800", "0820"]);
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sign_in_or_trade_without_a_general_operator() {
+    use posconf::terminal::{Terminal, TerminalError};
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    assert!(Terminal::operator_sign_in(&mut t, "01", "1234")
+        .await
+        .is_err());
+    assert!(matches!(t.sign_in().await, Err(TerminalError::NoOperator)));
+    Terminal::operator_sign_in(&mut t, "00", "123456")
+        .await
+        .unwrap();
+    assert!(matches!(t.sign_in().await, Err(TerminalError::Refused(_))));
+    assert!(requests(&h).is_empty(), "nothing sent");
+    Terminal::operator_sign_in(&mut t, "03", "0000")
+        .await
+        .unwrap();
+    assert!(t.sign_in().await.unwrap().approved());
+    Terminal::operator_sign_in(&mut t, "00", "123456")
+        .await
+        .unwrap();
+    assert!(matches!(
+        t.purchase(&good_card(), 100).await,
+        Err(TerminalError::Refused(_))
+    ));
+    assert_eq!(requests(&h).len(), 1, "only the sign-in went out");
+    h.shutdown().await;
+}

@@ -135,6 +135,7 @@ impl SimConfig {
                 ("00".into(), "123456".into(), true),
                 ("01".into(), "0000".into(), false),
                 ("02".into(), "0000".into(), false),
+                ("03".into(), "0000".into(), false),
             ],
             faults: Faults::default(),
         }
@@ -211,7 +212,9 @@ pub struct SimTerminal<L: HostLink> {
     pub display: String,
     /// Reversals given up after the retry limit (for the fault slip).
     pub failed_reversals: Vec<Message>,
-    /// Signed-in operator code.
+    /// Signed-in operator code. A new terminal starts with `config.operator` signed in (the
+    /// suites begin at the POS sign-in); a power cycle or a failed operator password clears
+    /// it, and nothing can be done until an operator signs in (seed 5.1, 6.3.1.1).
     pub operator: Option<String>,
     /// Test state: header terminal-status nibble 1, TEST on slips.
     pub test_mode: bool,
@@ -250,6 +253,7 @@ fn ok_codes(code: &str) -> bool {
 
 impl<L: HostLink> SimTerminal<L> {
     pub fn new(config: SimConfig, link: L) -> SimTerminal<L> {
+        let operator = Some(config.operator.clone());
         SimTerminal {
             config,
             link,
@@ -264,7 +268,7 @@ impl<L: HostLink> SimTerminal<L> {
             clock: ("0101".into(), "000000".into()),
             display: String::new(),
             failed_reversals: Vec::new(),
-            operator: None,
+            operator,
             test_mode: false,
             printed: Vec::new(),
             printed_taken: 0,
@@ -375,12 +379,34 @@ impl<L: HostLink> SimTerminal<L> {
         Err(TerminalError::Refused(why.to_string()))
     }
 
+    /// A POS sign-in or a transaction needs a general operator signed in: nobody after a
+    /// power cycle or a failed password check (seed 5.1 "校验失败时禁止交易"), and not the
+    /// supervisor, who "本身不能做POS签到和进行交易" (seed 6.2.2.1).
+    fn operator_may_trade(&mut self) -> Result<(), TerminalError> {
+        let Some(code) = self.operator.clone() else {
+            self.display = "请操作员签到".into();
+            return Err(TerminalError::NoOperator);
+        };
+        if self
+            .config
+            .operators
+            .iter()
+            .any(|(c, _, sup)| *sup && *c == code)
+        {
+            self.display = "主管不能签到或交易".into();
+            return self
+                .refuse("主管操作员不能签到或交易 the supervisor cannot sign in the POS or trade");
+        }
+        Ok(())
+    }
+
     /// May a transaction start: signed in (and not asked to sign in again), not locked, and
     /// (for anything that is logged) room in the batch.
     fn ready(&mut self, logged: bool) -> Result<(), TerminalError> {
         if !self.signed_in || self.must_sign_in {
             return Err(TerminalError::NotSignedIn);
         }
+        self.operator_may_trade()?;
         if self.locked {
             return self.refuse("终端已锁定 terminal locked");
         }
@@ -482,6 +508,7 @@ impl<L: HostLink> SimTerminal<L> {
 
     /// POS sign-in (0800/0810): working keys, batch and clock from the centre.
     pub async fn sign_in(&mut self) -> Result<Outcome, TerminalError> {
+        self.operator_may_trade()?;
         let stan = self.next_trace();
         let msg = Message::new(Mti::parse("0800").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
@@ -1430,6 +1457,8 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
             .iter()
             .any(|(c, p, _)| c == code && p == password)
         {
+            // Whoever was signed in is signed out: a failed check blocks trading (seed 5.1).
+            self.operator = None;
             self.display = "操作员号或密码错".into();
             return self.refuse("unknown operator or wrong password");
         }
