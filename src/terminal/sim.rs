@@ -464,14 +464,44 @@ impl<L: HostLink> SimTerminal<L> {
         Ok(())
     }
 
-    /// Send and decode; `Ok(None)` on timeout or a dropped link.
+    /// Is `resp` the answer to `req` (digest §1, LY `ProcRspPacket`)? MTI = request + 10;
+    /// 3, 11, 41 as sent; 4 as sent; 42 on approvals. `Err` names the first field that differs.
+    fn answer_matches(req: &Message, resp: &Message) -> Result<(), String> {
+        if resp.mti != req.mti.response() {
+            return Err(format!("MTI {} to a {}", resp.mti, req.mti));
+        }
+        let approved = resp.text(39) == Some("00");
+        for n in [3u8, 11, 41, 4, 42] {
+            if n == 42 && !approved {
+                continue;
+            }
+            if let (Some(a), Some(b)) = (req.text(n), resp.text(n)) {
+                if a.trim_end() != b.trim_end() {
+                    return Err(format!("field {n}: sent {a:?}, answered {b:?}"));
+                }
+            } else if req.has(n) && matches!(n, 11 | 41) {
+                return Err(format!("field {n} missing from the answer"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Send and decode; `Ok(None)` on timeout, a dropped link, or an answer that is not this
+    /// request's (another trace or terminal id): that one is discarded and the terminal keeps
+    /// waiting in vain, so a reversible request keeps its reason 98.
     async fn exchange(&mut self, msg: Message) -> Result<Option<(Message, bool)>, TerminalError> {
+        let sent = msg.clone();
         let payload = self.frame(msg)?;
         match self.link.exchange(&payload, self.config.timeout).await {
             Ok(reply) => {
                 let d = decode_frame(&self.codec, &reply, Framing::Bare).map_err(|e| {
                     TerminalError::Internal(format!("response does not decode: {e}"))
                 })?;
+                if let Err(why) = Self::answer_matches(&sent, &d.message) {
+                    self.last_failure = Some("98");
+                    self.display = format!("应答不符 {why}");
+                    return Ok(None);
+                }
                 match d.header.map(|h| h.processing_request()) {
                     Some(crate::iso8583::ProcessingRequest::SignInAgain) => {
                         self.must_sign_in = true
