@@ -235,6 +235,9 @@ pub struct SimTerminal<L: HostLink> {
     /// Parameters received by the last download.
     pub params: std::collections::BTreeMap<String, String>,
     last_slip: Option<crate::receipt::SalesSlip>,
+    /// The total slip of a settlement whose batch upload has not ended yet: printed when it
+    /// does (seed 6.3.3), also after an interrupted upload is resumed.
+    settlement_slip: Option<crate::receipt::SettlementSlip>,
 }
 
 /// The terminal's calendar year (the centre sends only MMDD and hhmmss), China Standard Time.
@@ -273,6 +276,7 @@ impl<L: HostLink> SimTerminal<L> {
             printed: Vec::new(),
             printed_taken: 0,
             last_slip: None,
+            settlement_slip: None,
             last_failure: None,
             locked: false,
             upload_pending: None,
@@ -910,6 +914,7 @@ impl<L: HostLink> SimTerminal<L> {
         self.trickle_offline().await?;
         if let Some(flags) = self.upload_pending {
             self.batch_upload().await?;
+            self.print_settlement_end();
             return self.close_batch(flags).await;
         }
         let (da, dc, ca, cc) = self.totals();
@@ -933,36 +938,54 @@ impl<L: HostLink> SimTerminal<L> {
             r48.chars().nth(30).unwrap_or('3'),
             r48.chars().nth(61).unwrap_or('3'),
         );
-        self.printed.push(crate::receipt::render_settlement(
-            &crate::receipt::SettlementSlip {
-                merchant_name: self.config.merchant_name.clone(),
-                merchant_no: self.config.mid.clone(),
-                terminal_no: self.config.tid.clone(),
-                batch: self.batch.clone(),
-                datetime: {
-                    let (d, t) = (
-                        resp.text(13).unwrap_or("0000"),
-                        resp.text(12).unwrap_or("000000"),
-                    );
-                    format!(
-                        "{}/{}/{} {}:{}:{}",
-                        current_year(),
-                        d.get(..2).unwrap_or(""),
-                        d.get(2..4).unwrap_or(""),
-                        t.get(..2).unwrap_or(""),
-                        t.get(2..4).unwrap_or(""),
-                        t.get(4..6).unwrap_or("")
-                    )
-                },
-                result: flags,
-                rmb: (da, dc, ca, cc),
+        self.settlement_slip = Some(crate::receipt::SettlementSlip {
+            merchant_name: self.config.merchant_name.clone(),
+            merchant_no: self.config.mid.clone(),
+            terminal_no: self.config.tid.clone(),
+            batch: self.batch.clone(),
+            datetime: {
+                let (d, t) = (
+                    resp.text(13).unwrap_or("0000"),
+                    resp.text(12).unwrap_or("000000"),
+                );
+                format!(
+                    "{}/{}/{} {}:{}:{}",
+                    current_year(),
+                    d.get(..2).unwrap_or(""),
+                    d.get(2..4).unwrap_or(""),
+                    t.get(..2).unwrap_or(""),
+                    t.get(2..4).unwrap_or(""),
+                    t.get(4..6).unwrap_or("")
+                )
             },
-        ));
+            result: flags,
+            rmb: (da, dc, ca, cc),
+            foreign: (fa, fc, fca, fcc),
+        });
         if flags != ('1', '1') {
             self.upload_pending = Some(flags);
             self.batch_upload().await?;
         }
+        self.print_settlement_end();
         self.close_batch(flags).await
+    }
+
+    /// Settlement done (balanced, or the batch upload ended): the total slip, then the list
+    /// of offline transactions the centre refused, which must be printed (seed 6.3.2, 6.3.3
+    /// "POS批上送全部完成后,POS必须打印未成功上送的离线类交易明细单").
+    fn print_settlement_end(&mut self) {
+        if let Some(slip) = self.settlement_slip.take() {
+            self.printed.push(crate::receipt::render_settlement(&slip));
+        }
+        if !self.failed_offline.is_empty() {
+            let mut out = String::from(
+                "上送后被平台拒绝交易明细 / OFFLINE REFUSED\n凭证号 类型 授权码 金额 卡号\nVOUCHER TYPE AUTH NO AMOUNT CARD NO.\n",
+            );
+            for e in std::mem::take(&mut self.failed_offline) {
+                out.push_str(&Self::detail_line(&e));
+            }
+            self.printed.push(out);
+        }
     }
 
     /// Send stored offline transactions (0220); 00 or 94 means delivered, anything else goes
@@ -1298,27 +1321,31 @@ impl<L: HostLink> SimTerminal<L> {
         })
     }
 
+    /// One line of a detail slip: voucher, type, auth code, amount, card (full for pre-auth
+    /// and offline, tables §2.3).
+    fn detail_line(e: &LogEntry) -> String {
+        let pan = if matches!(e.kind, TxnKind::PreAuth | TxnKind::OfflineSettlement) {
+            e.pan.clone()
+        } else {
+            crate::iso8583::mask::mask_pan(&e.pan)
+        };
+        format!(
+            "{} {:<4} {:<6} {:>10} {pan}\n",
+            e.stan,
+            crate::receipt::slip_name_en(e.kind),
+            e.auth_code.as_deref().unwrap_or("").trim(),
+            format!(
+                "{}.{:02}",
+                (e.amount + e.tip) / 100,
+                (e.amount + e.tip) % 100
+            )
+        )
+    }
+
     /// The settlement detail slip (结算明细单): one line per transaction, then the offline
     /// transactions the centre refused.
     pub fn detail_slip(&self) -> String {
-        let line = |e: &LogEntry| {
-            let pan = if matches!(e.kind, TxnKind::PreAuth | TxnKind::OfflineSettlement) {
-                e.pan.clone()
-            } else {
-                crate::iso8583::mask::mask_pan(&e.pan)
-            };
-            format!(
-                "{} {:<4} {:<6} {:>10} {pan}\n",
-                e.stan,
-                crate::receipt::slip_name_en(e.kind),
-                e.auth_code.as_deref().unwrap_or("").trim(),
-                format!(
-                    "{}.{:02}",
-                    (e.amount + e.tip) / 100,
-                    (e.amount + e.tip) % 100
-                )
-            )
-        };
+        let line = Self::detail_line;
         let mut out = String::from("结算明细单 / DETAIL REPORT\n凭证号 类型 授权码 金额 卡号\nVOUCHER TYPE AUTH NO AMOUNT CARD NO.\n");
         for e in self.log.iter().filter(|e| !e.adjusted) {
             out.push_str(&line(e));
