@@ -351,6 +351,52 @@ impl<L: HostLink> SimTerminal<L> {
         self.last_slip = Some(slip);
     }
 
+    /// The slip of a stored (offline-type) transaction: offline settlement or adjust, printed
+    /// when stored, full card number, with 小费/总计 for a tip (tables §2.1 elements 6, 14).
+    #[allow(clippy::too_many_arguments)]
+    fn print_stored_slip(
+        &mut self,
+        kind: TxnKind,
+        pan: &str,
+        expiry: Option<&str>,
+        voucher: &str,
+        auth_code: Option<&str>,
+        rrn: Option<&str>,
+        amount: u64,
+        tip: u64,
+        reference: Vec<String>,
+    ) {
+        let slip = crate::receipt::SalesSlip {
+            copy: crate::receipt::Copy::Merchant,
+            test_mode: self.test_mode,
+            reprint: false,
+            merchant_name: self.config.merchant_name.clone(),
+            merchant_no: self.config.mid.clone(),
+            terminal_no: self.config.tid.clone(),
+            operator_no: self.config.operator.clone(),
+            issuer: None,
+            acquirer: None,
+            card_org: None,
+            pan: pan.to_string(),
+            entry: crate::receipt::Entry::Manual,
+            txn: kind,
+            expiry: expiry.map(str::to_string),
+            batch: self.batch.clone(),
+            voucher: voucher.to_string(),
+            auth_code: auth_code.map(str::to_string),
+            year: current_year().to_string(),
+            date: self.clock.0.clone(),
+            time: self.clock.1.clone(),
+            rrn: rrn.filter(|r| !r.is_empty()).map(str::to_string),
+            amount,
+            tip: (tip > 0).then_some(tip),
+            negative_sign: false,
+            reference,
+        };
+        self.printed.push(crate::receipt::render(&slip));
+        self.last_slip = Some(slip);
+    }
+
     /// Reprint the last sales slip with the DUPLICATED marker.
     pub fn reprint(&mut self) -> Option<String> {
         let mut slip = self.last_slip.clone()?;
@@ -1147,7 +1193,7 @@ impl<L: HostLink> SimTerminal<L> {
             .with(64, Value::Binary(vec![0; 8]));
         self.log.push(LogEntry {
             kind: TxnKind::OfflineSettlement,
-            stan,
+            stan: stan.clone(),
             pan: pan.to_string(),
             amount,
             rrn: String::new(),
@@ -1161,6 +1207,17 @@ impl<L: HostLink> SimTerminal<L> {
             foreign: false,
             notice: Some(msg),
         });
+        self.print_stored_slip(
+            TxnKind::OfflineSettlement,
+            pan,
+            Some(expiry),
+            &stan,
+            Some(auth_code),
+            None,
+            amount,
+            0,
+            Vec::new(),
+        );
         self.display = "离线结算已保存".into();
         Ok(Outcome {
             code: None,
@@ -1314,6 +1371,18 @@ impl<L: HostLink> SimTerminal<L> {
             foreign: orig.foreign,
             notice: Some(msg),
         });
+        let adjusted_stan = self.log.last().map(|e| e.stan.clone()).unwrap_or_default();
+        self.print_stored_slip(
+            kind,
+            &orig.pan,
+            None,
+            &adjusted_stan,
+            orig.auth_code.as_deref(),
+            Some(orig.rrn.as_str()),
+            amount,
+            tip,
+            vec![format!("原凭证号 {}", orig.stan)],
+        );
         self.display = "结算调整已保存".into();
         Ok(Outcome {
             code: None,
