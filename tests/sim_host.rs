@@ -674,3 +674,19 @@ async fn no_sign_in_or_trade_without_a_general_operator() {
     assert_eq!(requests(&h).len(), 1, "only the sign-in went out");
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balance_inquiries_take_no_storage() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.config.max_transactions = 1;
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    assert!(t.balance(&card).await.unwrap().approved());
+    assert!(t.balance(&card).await.unwrap().approved());
+    assert!(t.log.is_empty(), "not batch transactions (seed 6.3.3)");
+    assert!(t.display.contains("余额 RMB"), "{}", t.display);
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert!(t.purchase(&card, 100).await.is_err(), "storage full");
+    h.shutdown().await;
+}

@@ -800,7 +800,9 @@ impl<L: HostLink> SimTerminal<L> {
         if let Some(d) = resp.text(13) {
             self.clock.0 = d.to_string();
         }
-        if code == "00" {
+        // Inquiries are not batch transactions (seed 6.3.3): not logged, so they neither fill
+        // the storage nor become "the first transaction" of the batch.
+        if code == "00" && kind != TxnKind::BalanceInquiry {
             self.log.push(LogEntry {
                 kind,
                 stan,
@@ -821,9 +823,18 @@ impl<L: HostLink> SimTerminal<L> {
                 notice: (sent.mti.as_str() == "0220").then(|| sent.clone()),
             });
             self.display = "交易成功".into();
-            if kind != TxnKind::BalanceInquiry {
-                self.print_sales_slip(kind, &sent, &resp, card);
-            }
+            self.print_sales_slip(kind, &sent, &resp, card);
+        } else if code == "00" {
+            // 54: account type 2, amount type 2, currency 3, sign C/D, amount n12 (digest §3).
+            let bal = resp.text(54).and_then(|b| {
+                let fen: u64 = b.get(8..20)?.parse().ok()?;
+                let sign = if b.get(7..8)? == "D" { "-" } else { "" };
+                Some(format!("余额 RMB {sign}{}.{:02}", fen / 100, fen % 100))
+            });
+            self.display = match bal {
+                Some(b) => format!("交易成功 {b}"),
+                None => "交易成功".into(),
+            };
         } else {
             self.display = format!("{} ({code})", super::display::response_text(&code));
         }
