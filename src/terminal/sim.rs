@@ -232,6 +232,9 @@ pub struct SimTerminal<L: HostLink> {
     pub failed_offline: Vec<LogEntry>,
     /// The centre asked (header nibble 1) for a parameter download.
     pub params_due: bool,
+    /// The centre asked (header nibble 2) for a status upload: sent right after the
+    /// transaction that carried the request (seed 6.3.7).
+    pub status_due: bool,
     /// Parameters received by the last download.
     pub params: std::collections::BTreeMap<String, String>,
     last_slip: Option<crate::receipt::SalesSlip>,
@@ -282,6 +285,7 @@ impl<L: HostLink> SimTerminal<L> {
             upload_pending: None,
             failed_offline: Vec::new(),
             params_due: false,
+            status_due: false,
             params: std::collections::BTreeMap::new(),
         }
     }
@@ -559,6 +563,7 @@ impl<L: HostLink> SimTerminal<L> {
                     Some(crate::iso8583::ProcessingRequest::DownloadParameters) => {
                         self.params_due = true
                     }
+                    Some(crate::iso8583::ProcessingRequest::UploadStatus) => self.status_due = true,
                     _ => {}
                 }
                 let mac_ok = match (d.message.bytes(64), d.mab(&reply), &self.keys) {
@@ -728,9 +733,27 @@ impl<L: HostLink> SimTerminal<L> {
         r
     }
 
-    /// Run one online transaction: pending reversal first, reversal record saved before
-    /// sending, response MAC checked on approvals.
+    /// Run one online transaction, then the status upload the centre asked for in its answer
+    /// (seed 6.3.7 "收到…状态上送要求后,立刻…上送"); the outcome is the transaction's.
     async fn online(
+        &mut self,
+        kind: TxnKind,
+        req: Message,
+        card: &CardInput,
+    ) -> Result<Outcome, TerminalError> {
+        let out = self.online_transaction(kind, req, card).await?;
+        if self.status_due {
+            self.status_due = false;
+            let display = self.display.clone();
+            self.upload_status().await?;
+            self.display = display;
+        }
+        Ok(out)
+    }
+
+    /// One online transaction: pending reversal first, reversal record saved before
+    /// sending, response MAC checked on approvals.
+    async fn online_transaction(
         &mut self,
         kind: TxnKind,
         mut req: Message,
