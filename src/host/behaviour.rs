@@ -28,6 +28,8 @@ pub enum Action {
     ResignIn,
     /// Set it to 1 (download parameters).
     RequestParams,
+    /// Set it to 2 (upload the terminal status, seed 6.3.7).
+    RequestStatus,
 }
 
 /// Which requests a behaviour applies to; every given condition must hold.
@@ -113,7 +115,8 @@ fn actions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Action>, D::Err
                     "bad_mac" => Ok(Action::BadMac),
                     "resign_in" => Ok(Action::ResignIn),
                     "request_params" => Ok(Action::RequestParams),
-                    other => Err(err(format!("unknown action {other:?} (no_reply, close, bad_mac, resign_in, request_params, respond, delay_ms, garble)"))),
+                    "request_status" => Ok(Action::RequestStatus),
+                    other => Err(err(format!("unknown action {other:?} (no_reply, close, bad_mac, resign_in, request_params, request_status, respond, delay_ms, garble)"))),
                 },
                 Raw::Map(m) => {
                     let (k, v) = m.into_iter().next().ok_or_else(|| err("empty action".into()))?;
@@ -254,14 +257,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("b.yaml:1:"), "{e}");
-        let ok = Behaviours::from_yaml("- actions: [{garble: 39}, bad_mac, resign_in]\n", "b.yaml")
-            .unwrap();
+        let ok = Behaviours::from_yaml(
+            "- actions: [{garble: 39}, bad_mac, resign_in, request_status]\n",
+            "b.yaml",
+        )
+        .unwrap();
         assert_eq!(
             ok.list[0].actions,
             [
                 Action::Garble { field: 39 },
                 Action::BadMac,
-                Action::ResignIn
+                Action::ResignIn,
+                Action::RequestStatus
             ]
         );
     }
