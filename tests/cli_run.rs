@@ -231,7 +231,7 @@ fn junit_snapshot() {
 fn ctrl_c_mid_run_keeps_the_transcript_and_a_partial_report() {
     let dir = tmp("int");
     // The storage cases take a few seconds: time enough to interrupt mid-run.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posconf"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_posconf"))
         .args([
             "run",
             "suites/cup-direct",

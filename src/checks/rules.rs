@@ -801,6 +801,7 @@ mod tests {
         let t = Transcript {
             frames,
             events: vec![],
+            receipts: vec![],
         };
         let mut v = Vec::new();
         ReversalBeforeNext.check(&t, &mut v);

@@ -84,7 +84,7 @@ fn actions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         "type": "array",
         "items": {
             "oneOf": [
-                {"enum": ["no_reply", "close", "bad_mac", "resign_in", "request_params"]},
+                {"enum": ["no_reply", "close", "bad_mac", "resign_in", "request_params", "request_status"]},
                 {"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
                  "properties": {
                     "respond": {"type": "string", "description": "answer with this response code"},
