@@ -53,21 +53,12 @@ case "$mode" in
   run)
     log "building posconf (release)"
     cargo build --release --locked --quiet
-    log "main job: decode the digest's 0200 purchase and verify its MAC"
-    ./target/release/posconf decode --file fixtures/frames/0200-purchase.hex --mak 1A2B3C4D5E6F7A8B
-    log "main job: the reference terminal's business day against the embedded centre"
-    mkdir -p reports
-    ./target/release/posconf host --listen 127.0.0.1:18000 --transcript reports/host-transcript.jsonl &
-    host_pid=$!
-    trap 'kill -INT $host_pid 2>/dev/null || true' EXIT
-    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18000) 2>/dev/null && break; sleep 0.1; done
-    ./target/release/posconf sim --host 127.0.0.1:18000
-    kill -INT "$host_pid"; wait "$host_pid" || true
-    trap - EXIT
-    log "transcript: reports/host-transcript.jsonl ($(wc -l < reports/host-transcript.jsonl) records); checking it"
-    ./target/release/posconf check reports/host-transcript.jsonl
     log "main job: posconf run suites/cup-direct (reference terminal + embedded centre)"
-    ./target/release/posconf run suites/cup-direct
+    status=0
+    ./target/release/posconf run suites/cup-direct || status=$?
+    latest=$(ls -1d reports/*/ 2>/dev/null | sort | tail -1)
+    [ -n "$latest" ] && log "reports: ${latest}junit.xml ${latest}report.html ${latest}transcript.jsonl ${latest}traffic.pcap"
+    exit "$status"
     ;;
   test)
     log "cargo fmt --check"

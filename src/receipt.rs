@@ -191,7 +191,11 @@ pub fn sales_elements(s: &SalesSlip) -> Vec<(Element, String)> {
         out.push((CardOrg, org.clone()));
     }
     // Pre-authorisation slips keep the full card number (SLIP: LY, BW, CM).
-    let pan = if s.txn == TxnKind::PreAuth {
+    // Pre-auth, offline settlement and adjust print the full PAN (tables §2.1 element 6).
+    let pan = if matches!(
+        s.txn,
+        TxnKind::PreAuth | TxnKind::OfflineSettlement | TxnKind::Adjust | TxnKind::AdjustTip
+    ) {
         s.pan.clone()
     } else {
         mask_pan(&s.pan)
@@ -288,6 +292,8 @@ pub struct SettlementSlip {
     pub result: (char, char),
     /// (debit amount, count, credit amount, count) for RMB.
     pub rmb: (u64, u32, u64, u32),
+    /// The same for foreign cards: the 外卡 block is laid out like the 内卡 one (tables §2.2).
+    pub foreign: (u64, u32, u64, u32),
 }
 
 fn status(flag: char) -> &'static str {
@@ -300,7 +306,7 @@ fn status(flag: char) -> &'static str {
 
 pub fn render_settlement(s: &SettlementSlip) -> String {
     format!(
-        "结算总计单 / SETTLEMENT REPORT\n{}\n商户名称(MERCHANT NAME):\n  {}\n商户编号(MERCHANT NO.):\n  {}\n终端编号(TERMINAL NO.):\n  {}\n批次号(BATCH NO.):\n  {}\n日期/时间(DATE/TIME):\n  {}\n类型/TYPE 笔数/SUM 金额/AMOUNT\n内卡 {}\n借记 DEBIT   {:>4} {}\n贷记 CREDIT  {:>4} {}\n外卡 {}\n",
+        "结算总计单 / SETTLEMENT REPORT\n{}\n商户名称(MERCHANT NAME):\n  {}\n商户编号(MERCHANT NO.):\n  {}\n终端编号(TERMINAL NO.):\n  {}\n批次号(BATCH NO.):\n  {}\n日期/时间(DATE/TIME):\n  {}\n类型/TYPE 笔数/SUM 金额/AMOUNT\n内卡 {}\n借记 DEBIT   {:>4} {}\n贷记 CREDIT  {:>4} {}\n外卡 {}\n借记 DEBIT   {:>4} {}\n贷记 CREDIT  {:>4} {}\n",
         "-".repeat(32),
         s.merchant_name,
         s.merchant_no,
@@ -313,6 +319,10 @@ pub fn render_settlement(s: &SettlementSlip) -> String {
         s.rmb.3,
         money(s.rmb.2, false),
         status(s.result.1),
+        s.foreign.1,
+        money(s.foreign.0, false),
+        s.foreign.3,
+        money(s.foreign.2, false),
     )
 }
 
@@ -425,8 +435,12 @@ mod tests {
             datetime: "2026/11/23 12:00:00".into(),
             result: ('1', '2'),
             rmb: (12_345, 2, 345, 1),
+            foreign: (2_500, 1, 0, 0),
         });
         assert!(s.contains("内卡 对帐平 BALANCED") && s.contains("外卡 对帐不平 NOT BALANCED"));
+        assert!(s.contains(
+            "外卡 对帐不平 NOT BALANCED\n借记 DEBIT      1 RMB 25.00\n贷记 CREDIT     0 RMB 0.00"
+        ));
         assert!(s.contains("借记 DEBIT      2 RMB 123.45"));
         let f = render_fault("12345678", "000007", "6225881234567890", 500);
         assert!(f.contains("冲正不成功,请人工处理") && f.contains("622588******7890"));

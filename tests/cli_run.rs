@@ -226,3 +226,88 @@ fn junit_snapshot() {
     insta::assert_snapshot!("junit", stable);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn ctrl_c_mid_run_keeps_the_transcript_and_a_partial_report() {
+    let dir = tmp("int");
+    // The storage cases take a few seconds: time enough to interrupt mid-run.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_posconf"))
+        .args([
+            "run",
+            "suites/cup-direct",
+            "--jobs",
+            "1",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let junit = dir.join("junit.xml");
+    let start = std::time::Instant::now();
+    while !junit.exists() && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let ran = xml.matches("<testcase").count();
+    assert!(ran >= 1, "{xml}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("INTERRUPTED"));
+    let (records, _) = posconf::transcript::read_transcript(&dir.join("transcript.jsonl")).unwrap();
+    assert!(!records.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn manual_cases_ask_the_operator_when_one_is_present() {
+    use std::io::Write;
+    let dir = tmp("op");
+    let suite = write(
+        &dir,
+        "s.yaml",
+        "suite: t\ncases:\n  - id: display\n    requirements: [\"3.1\"]\n    title: {zh: 显示屏, en: display}\n    needs: [manual]\n    steps:\n      - prompt: {zh: 屏幕能显示中文吗, en: does the screen show Chinese}\n",
+    );
+    for (answer, code) in [("yes\n", 0), ("no\n", 1)] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posconf"))
+            .args([
+                "run",
+                suite.to_str().unwrap(),
+                "--operator",
+                "--report-dir",
+                dir.join("r").to_str().unwrap(),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{text}");
+        assert!(text.contains("屏幕能显示中文吗") && text.contains("does the screen show Chinese"));
+        if code == 1 {
+            assert!(text.contains("operator answered \"no\""), "{text}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -267,8 +267,8 @@ fn the_violation_links_to_the_highlighted_frame_of_its_case() {
     // The field at fault is marked in the frame's table.
     let hit = text_of(&doc, "details.case.fail tr.hit");
     assert!(hit.contains(MASKED_PAN), "{hit}");
-    // The runner checks a case's own log before copying it into the run transcript, so its
-    // violations may number frames from 1 per case: the link must land on the same frame.
+    // A violation numbered from 1 per case (as older runs wrote them) must land on the same
+    // frame as one numbered by the run transcript.
     let mut results = r.results.clone();
     let failing = results
         .iter_mut()
@@ -284,11 +284,8 @@ fn the_violation_links_to_the_highlighted_frame_of_its_case() {
         .position(|x| Some(x.seq) == v.seq)
         .unwrap()
         + 1;
-    assert_ne!(
-        Some(local as u64),
-        v.seq,
-        "the two numberings differ in this case"
-    );
+    // (The runner now renumbers violations into the run transcript; a stored transcript from
+    // an older run may still carry case-local numbers, so the report keeps accepting both.)
     v.seq = Some(local as u64);
     let doc = Html::parse_document(&render_html(&results, &r.records, &opts(false)));
     let link = doc.select(&sel("details.case.fail a.goto")).next().unwrap();

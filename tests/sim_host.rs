@@ -626,3 +626,67 @@ async fn the_centre_asks_for_a_parameter_download_and_status_upload_works() {
     assert_eq!(t.upload_status().await.unwrap().code.as_deref(), Some("00"));
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_off_settles_an_open_batch_first() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.sign_in().await.unwrap();
+    assert!(t.purchase(&good_card(), 100).await.unwrap().approved());
+    assert!(t.sign_off().await.unwrap().approved());
+    let mtis: Vec<String> = requests(&h).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(mtis, ["0800", "0200", "0500", "0820"], "seed 6.3.4");
+    assert!(t.log.is_empty() && !t.signed_in);
+    assert_eq!(t.batch, "000002");
+    // With nothing to settle, sign-off is just the 0820.
+    t.sign_in().await.unwrap();
+    assert!(t.sign_off().await.unwrap().approved());
+    let mtis: Vec<String> = requests(&h).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(&mtis[4..], ["0800", "0820"]);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sign_in_or_trade_without_a_general_operator() {
+    use posconf::terminal::{Terminal, TerminalError};
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    assert!(Terminal::operator_sign_in(&mut t, "01", "1234")
+        .await
+        .is_err());
+    assert!(matches!(t.sign_in().await, Err(TerminalError::NoOperator)));
+    Terminal::operator_sign_in(&mut t, "00", "123456")
+        .await
+        .unwrap();
+    assert!(matches!(t.sign_in().await, Err(TerminalError::Refused(_))));
+    assert!(requests(&h).is_empty(), "nothing sent");
+    Terminal::operator_sign_in(&mut t, "03", "0000")
+        .await
+        .unwrap();
+    assert!(t.sign_in().await.unwrap().approved());
+    Terminal::operator_sign_in(&mut t, "00", "123456")
+        .await
+        .unwrap();
+    assert!(matches!(
+        t.purchase(&good_card(), 100).await,
+        Err(TerminalError::Refused(_))
+    ));
+    assert_eq!(requests(&h).len(), 1, "only the sign-in went out");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balance_inquiries_take_no_storage() {
+    let h = host(Behaviours::default()).await;
+    let mut t = sim(&h, Faults::default());
+    t.config.max_transactions = 1;
+    t.sign_in().await.unwrap();
+    let card = good_card();
+    assert!(t.balance(&card).await.unwrap().approved());
+    assert!(t.balance(&card).await.unwrap().approved());
+    assert!(t.log.is_empty(), "not batch transactions (seed 6.3.3)");
+    assert!(t.display.contains("余额 RMB"), "{}", t.display);
+    assert!(t.purchase(&card, 100).await.unwrap().approved());
+    assert!(t.purchase(&card, 100).await.is_err(), "storage full");
+    h.shutdown().await;
+}

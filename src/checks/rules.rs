@@ -29,10 +29,17 @@ fn is_financial(f: &FrameRec) -> bool {
 /// Messages that consume a trace number (echo and parameter download carry none; reversals
 /// reuse the original's).
 /// Offline transactions keep the trace they were given when stored and travel later, so
-/// they are not part of the live sequence.
+/// they are not part of the live sequence; nor are notices re-sent in a batch upload (0320
+/// with 60.1 of the original, carrying the original's 11).
 fn consumes_trace(f: &FrameRec) -> bool {
     let c = classify(&f.message);
+    let upload_of_notice = f.message.mti.as_str() == "0320"
+        && f.message
+            .text(60)
+            .and_then(|t| t.get(..2))
+            .is_some_and(|t| t != "00");
     !c.reversal
+        && !upload_of_notice
         && f.message.has(11)
         && !matches!(
             c.kind,
@@ -357,7 +364,7 @@ impl Rule for ReversalReason {
 }
 
 /// Seed 6.1.3.3 / 7.1.9: an unanswered (or MAC-failed) reversible request is reversed before
-/// the terminal's next online transaction, with the original's trace.
+/// the terminal's next financial transaction (or settlement), with the original's trace.
 struct ReversalBeforeNext;
 impl Rule for ReversalBeforeNext {
     fn id(&self) -> &'static str {
@@ -380,8 +387,15 @@ impl Rule for ReversalBeforeNext {
             if answered {
                 continue;
             }
-            // The next request of this terminal must be the reversal of this trace.
-            let Some(next) = reqs[i + 1..].iter().find(|n| n.tid() == f.tid()) else {
+            // The reversal must precede the terminal's next financial transaction (seed
+            // 6.1.3.3, digest §8). Management messages (08xx: a sign-in after a power loss,
+            // parameter download, status upload, echo) may come first: a terminal that lost
+            // its keys must sign in before it can MAC the 0400. Settlement (0500) and batch
+            // upload (0320) count: their totals depend on the reversal.
+            let Some(next) = reqs[i + 1..]
+                .iter()
+                .find(|n| n.tid() == f.tid() && !n.message.mti.as_str().starts_with("08"))
+            else {
                 continue;
             };
             let is_rev = next.message.mti.as_str() == "0400" && next.stan() == f.stan();
@@ -761,5 +775,64 @@ mod tests {
             .with(25, "06")
             .with(60, "10000001");
         assert!(fired(pa).is_empty());
+    }
+
+    /// One connection per message; only the first request goes unanswered.
+    fn before_next(msgs: Vec<Message>) -> Vec<String> {
+        let mut frames = Vec::new();
+        for (i, m) in msgs.into_iter().enumerate() {
+            let conn = i as u64 + 1;
+            let mut answer = m.clone();
+            answer.mti = m.mti.response();
+            frames.push(FrameRec {
+                seq: 2 * conn,
+                conn,
+                ..frame(m.with(41, "12345678"))
+            });
+            if i > 0 {
+                frames.push(FrameRec {
+                    seq: 2 * conn + 1,
+                    conn,
+                    dir: Direction::Out,
+                    ..frame(answer)
+                });
+            }
+        }
+        let t = Transcript {
+            frames,
+            events: vec![],
+            receipts: vec![],
+        };
+        let mut v = Vec::new();
+        ReversalBeforeNext.check(&t, &mut v);
+        v.into_iter().map(|v| v.found.unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn a_sign_in_may_precede_the_reversal_but_a_financial_request_may_not() {
+        let sign_in = Message::new(Mti::parse("0800").unwrap())
+            .with(11, "000003")
+            .with(60, "00000001004");
+        let status = Message::new(Mti::parse("0820").unwrap()).with(60, "00000001362");
+        let mut reversal = purchase().with(39, "98");
+        reversal.mti = Mti::parse("0400").unwrap();
+        let next = purchase().with(11, "000004");
+        // Unanswered purchase, sign-in and status upload, then the reversal: conformant.
+        assert!(before_next(vec![
+            purchase(),
+            sign_in.clone(),
+            status,
+            reversal.clone(),
+            next.clone()
+        ])
+        .is_empty());
+        // The next purchase before the reversal is still caught, past a sign-in.
+        assert_eq!(
+            before_next(vec![purchase(), sign_in, next.clone(), reversal]),
+            ["0200 trace 000004"]
+        );
+        // So is a settlement.
+        let settle = Message::new(Mti::parse("0500").unwrap()).with(11, "000003");
+        assert_eq!(before_next(vec![purchase(), settle]), ["0500 trace 000003"]);
     }
 }

@@ -220,6 +220,12 @@ enum Command {
         #[arg(long)]
         reveal: bool,
     },
+    /// Print the JSON Schema of suite files (default), rig files or capability files, for
+    /// editors (e.g. `# yaml-language-server: $schema=posconf-suite.schema.json`).
+    Schema {
+        #[arg(value_enum, default_value = "suite")]
+        what: SchemaWhat,
+    },
     /// List the cases of suites with their requirement ids; `--coverage` lists the seed-001
     /// requirement ids no case covers.
     List {
@@ -511,6 +517,23 @@ pub fn main() -> i32 {
             operator,
             reveal,
         }),
+        Command::Schema { what } => {
+            let v = match what {
+                SchemaWhat::Suite => crate::suite::model::schema(),
+                SchemaWhat::Rig => crate::suite::rig::rig_schema(),
+                SchemaWhat::Capabilities => crate::suite::rig::capabilities_schema(),
+            };
+            match serde_json::to_string_pretty(&v) {
+                Ok(text) => {
+                    println!("{text}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("posconf schema: {e}");
+                    2
+                }
+            }
+        }
         Command::List { paths, coverage } => {
             let run = || -> Result<(), String> {
                 let files = crate::suite::runner::suite_files(&paths).map_err(|e| e.to_string())?;
@@ -990,4 +1013,11 @@ fn cmd_run(a: RunArgs) -> i32 {
             e.exit_code()
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SchemaWhat {
+    Suite,
+    Rig,
+    Capabilities,
 }

@@ -28,10 +28,12 @@ pub enum Action {
     ResignIn,
     /// Set it to 1 (download parameters).
     RequestParams,
+    /// Set it to 2 (upload the terminal status, seed 6.3.7).
+    RequestStatus,
 }
 
 /// Which requests a behaviour applies to; every given condition must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Matcher {
     pub mti: Option<String>,
@@ -56,12 +58,13 @@ fn one() -> u32 {
 }
 
 /// One rule: when, what, from which match on, how many times.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Behaviour {
     #[serde(default)]
     pub when: Matcher,
     #[serde(deserialize_with = "actions")]
+    #[schemars(schema_with = "actions_schema")]
     pub actions: Vec<Action>,
     /// Apply from the Nth matching request (1-based).
     #[serde(default = "one")]
@@ -73,6 +76,24 @@ pub struct Behaviour {
     seen: u32,
     #[serde(skip)]
     applied: u32,
+}
+
+/// The schema of what [`actions`] accepts (for `posconf schema`).
+fn actions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "oneOf": [
+                {"enum": ["no_reply", "close", "bad_mac", "resign_in", "request_params", "request_status"]},
+                {"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
+                 "properties": {
+                    "respond": {"type": "string", "description": "answer with this response code"},
+                    "delay_ms": {"type": "integer", "minimum": 0},
+                    "garble": {"type": "integer", "minimum": 2, "maximum": 64, "description": "corrupt this field of the answer"}
+                 }}
+            ]
+        }
+    })
 }
 
 /// Accept `no_reply` as well as `{respond: "51"}` / `{delay_ms: 1500}` / `{garble: 39}`.
@@ -94,7 +115,8 @@ fn actions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Action>, D::Err
                     "bad_mac" => Ok(Action::BadMac),
                     "resign_in" => Ok(Action::ResignIn),
                     "request_params" => Ok(Action::RequestParams),
-                    other => Err(err(format!("unknown action {other:?} (no_reply, close, bad_mac, resign_in, request_params, respond, delay_ms, garble)"))),
+                    "request_status" => Ok(Action::RequestStatus),
+                    other => Err(err(format!("unknown action {other:?} (no_reply, close, bad_mac, resign_in, request_params, request_status, respond, delay_ms, garble)"))),
                 },
                 Raw::Map(m) => {
                     let (k, v) = m.into_iter().next().ok_or_else(|| err("empty action".into()))?;
@@ -235,14 +257,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("b.yaml:1:"), "{e}");
-        let ok = Behaviours::from_yaml("- actions: [{garble: 39}, bad_mac, resign_in]\n", "b.yaml")
-            .unwrap();
+        let ok = Behaviours::from_yaml(
+            "- actions: [{garble: 39}, bad_mac, resign_in, request_status]\n",
+            "b.yaml",
+        )
+        .unwrap();
         assert_eq!(
             ok.list[0].actions,
             [
                 Action::Garble { field: 39 },
                 Action::BadMac,
-                Action::ResignIn
+                Action::ResignIn,
+                Action::RequestStatus
             ]
         );
     }

@@ -194,6 +194,7 @@ impl Centre {
                 Action::RequestParams => {
                     request_nibble = Some(ProcessingRequest::DownloadParameters)
                 }
+                Action::RequestStatus => request_nibble = Some(ProcessingRequest::UploadStatus),
             }
         }
         let (date, time) = (self.clock)();

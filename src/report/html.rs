@@ -776,9 +776,12 @@ fn case_block(
     } else if r.skipped.is_none() {
         out.push_str("<p class=\"muted\">No traffic recorded for this case.</p>\n");
     }
+    let shown = visible(recs, &flagged);
     let slips: Vec<&&Record> = recs
         .iter()
-        .filter(|x| x.kind == RecordKind::Receipt)
+        .zip(&shown)
+        .filter(|(x, show)| **show && x.kind == RecordKind::Receipt)
+        .map(|(x, _)| x)
         .collect();
     if !slips.is_empty() {
         out.push_str(
@@ -865,6 +868,24 @@ fn violations(out: &mut String, r: &CaseResult, recs: &[&Record], ctx: &Ctx) {
     out.push_str("</div>\n");
 }
 
+/// Longest ladder shown whole; a longer one (a 500-purchase storage case) shows its head, its
+/// tail and every record a violation points at, and says how many it left out: the page stays
+/// a few megabytes, and the transcript and capture keep everything.
+const LADDER_MAX: usize = 240;
+const LADDER_ENDS: usize = 100;
+
+/// Which records of a case the page shows (ladder rows and slips alike, so links resolve).
+fn visible(recs: &[&Record], flagged: &HashMap<u64, Vec<usize>>) -> Vec<bool> {
+    let n = recs.len();
+    if n <= LADDER_MAX {
+        return vec![true; n];
+    }
+    recs.iter()
+        .enumerate()
+        .map(|(i, r)| i < LADDER_ENDS || i >= n - LADDER_ENDS || flagged.contains_key(&r.seq))
+        .collect()
+}
+
 fn ladder(
     out: &mut String,
     recs: &[&Record],
@@ -877,7 +898,21 @@ fn ladder(
         "<div class=\"ladder\"><div class=\"lhead\"><span></span><div class=\"lanes\">\
          <span>Terminal 终端</span><span>Host 中心</span></div></div>\n<ol>\n",
     );
-    for r in recs {
+    let shown = visible(recs, flagged);
+    let mut hidden = 0usize;
+    for (r, show) in recs.iter().zip(&shown) {
+        if !show {
+            hidden += 1;
+            continue;
+        }
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "<li class=\"lr ev\"><span class=\"lt\"></span><div class=\"lane\"><div class=\"evt\">\
+                 … {hidden} records not shown here (all are in transcript.jsonl and traffic.pcap)</div></div></li>"
+            );
+            hidden = 0;
+        }
         let rel = r.ts_us.saturating_sub(t0) as f64 / 1000.0;
         let time = format!("<span class=\"lt\">+{rel:.1} ms</span>");
         match r.kind {
@@ -1505,6 +1540,22 @@ mod tests {
             r.case = Some("fixed".into());
         }
         records
+    }
+
+    #[test]
+    fn a_very_long_ladder_keeps_its_ends_and_every_flagged_record() {
+        let one = fixed_records().remove(0);
+        let recs: Vec<Record> = (1..=600u64)
+            .map(|seq| Record { seq, ..one.clone() })
+            .collect();
+        let refs: Vec<&Record> = recs.iter().collect();
+        let mut flagged = HashMap::new();
+        flagged.insert(300u64, vec![0usize]);
+        let v = visible(&refs, &flagged);
+        assert_eq!(v.iter().filter(|x| **x).count(), 2 * LADDER_ENDS + 1);
+        assert!(v[0] && v[599] && v[299] && !v[298] && !v[300]);
+        let short: Vec<&Record> = refs[..LADDER_MAX].to_vec();
+        assert!(visible(&short, &HashMap::new()).iter().all(|x| *x));
     }
 
     #[test]

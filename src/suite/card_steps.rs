@@ -30,7 +30,7 @@ use crate::host::issuer::{HostFaults, LoadState};
 use crate::terminal::sim::load::{PbocAction, PbocSession};
 use crate::terminal::Terminal;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum CardStep {
     Load {

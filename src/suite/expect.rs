@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::vars::{StepMessages, Vars};
 
 /// Request (terminal → centre) or response (centre → terminal).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Which {
     #[default]
@@ -19,7 +19,7 @@ pub enum Which {
 }
 
 /// `expect_message: {mti: "0200", txn: purchase, fields: {"22": "021", "52": present}}`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageExpect {
     #[serde(default)]
@@ -40,14 +40,14 @@ pub struct MessageExpect {
 
 /// A field matcher. A plain string matches exactly, except the words `absent` and `present`;
 /// maps give the other forms.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum FieldMatch {
     Exact(String),
     Rule(MatchRule),
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRule {
     /// A regular expression the whole value must match.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::host::behaviour::Behaviour;
 
 /// A suite file: `suite: name` and `cases: [...]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteFile {
     pub suite: String,
@@ -15,7 +15,7 @@ pub struct SuiteFile {
     pub cases: Vec<Case>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Title {
     pub zh: String,
@@ -23,7 +23,7 @@ pub struct Title {
 }
 
 /// One test case.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     pub id: String,
@@ -45,7 +45,7 @@ pub struct Case {
 }
 
 /// A step: a terminal action (with the response code it must end with), or a host behaviour.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     SignIn {
@@ -295,7 +295,7 @@ fn balanced() -> String {
 }
 
 /// One leaf of the seed-001 table of contents (`suites/requirements.yaml`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
     pub id: String,
@@ -311,6 +311,17 @@ pub fn requirements() -> Result<Vec<Requirement>, crate::yaml::YamlError> {
         include_str!("../../suites/requirements.yaml"),
         "suites/requirements.yaml (built-in)",
     )
+}
+
+/// JSON Schema of suite files (`posconf schema`), for editors: YAML language servers validate
+/// and complete suites with it. Derived from the same types the parser uses.
+pub fn schema() -> serde_json::Value {
+    let mut s = schemars::schema_for!(SuiteFile);
+    s.insert(
+        "title".into(),
+        serde_json::Value::String("posconf suite file".into()),
+    );
+    s.to_value()
 }
 
 /// Load a suite file.

@@ -63,7 +63,7 @@ pub enum RigError {
 }
 
 /// Which terminal the run drives.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "RawTerminal")]
 pub enum TerminalRig {
     /// The built-in reference terminal, optionally with fault switches on for every case.
@@ -85,7 +85,7 @@ pub enum TerminalRig {
     Manual {},
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum Driver {
     Sim,
@@ -94,7 +94,7 @@ enum Driver {
 }
 
 /// The `terminal:` section as written; a plain struct so a typo is reported at its line.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTerminal {
     driver: Driver,
@@ -148,7 +148,7 @@ impl Default for TerminalRig {
 }
 
 /// Where the embedded centre listens.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostRig {
     /// `127.0.0.1:0` (an ephemeral port per case) for the reference terminal; a fixed port
@@ -180,7 +180,7 @@ impl Default for HostRig {
 }
 
 /// The card reader section (issue 5: PBOC cards through a virtual card or PC/SC).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardSection {
     /// `virtual` (in process) or `pcsc`.
@@ -196,7 +196,7 @@ pub struct CardSection {
 }
 
 /// A rig file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rig {
     #[serde(default = "default_rig_name")]
@@ -229,7 +229,7 @@ fn supervisor() -> String {
 }
 
 /// A terminal's conformance statement.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// Make and model, for the report.
@@ -359,6 +359,15 @@ impl Rig {
         }
         s
     }
+}
+
+/// JSON Schemas of rig files and capability files (`posconf schema rig|capabilities`).
+pub fn rig_schema() -> serde_json::Value {
+    schemars::schema_for!(Rig).to_value()
+}
+
+pub fn capabilities_schema() -> serde_json::Value {
+    schemars::schema_for!(Capabilities).to_value()
 }
 
 /// Check a suite case's `needs` names.

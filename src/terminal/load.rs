@@ -245,6 +245,7 @@ impl<L: HostLink> SimTerminal<L> {
         // The host may debit the account even if its answer is lost: save the reversal first.
         self.reversal = Some(PendingReversal {
             message: Self::reversal_of(&req),
+            pan: hex::encode_upper(serial),
             reason: "98",
             attempts: 0,
         });
@@ -291,6 +292,7 @@ impl<L: HostLink> SimTerminal<L> {
                 // The card refused MAC2: nothing credited; give the money back.
                 self.reversal = Some(PendingReversal {
                     message: Self::reversal_of(&unfinished.request),
+                    pan: hex::encode_upper(serial),
                     reason: "06",
                     attempts: 0,
                 });
@@ -365,6 +367,7 @@ impl<L: HostLink> SimTerminal<L> {
         } else {
             self.reversal = Some(PendingReversal {
                 message: Self::reversal_of(&u.request),
+                pan: hex::encode_upper(u.serial),
                 reason: "06",
                 attempts: 0,
             });

@@ -301,3 +301,60 @@ impl Terminal for ManualTerminal<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers from a script and keeps every question.
+    struct Scripted {
+        answers: std::collections::VecDeque<&'static str>,
+        asked: Vec<String>,
+    }
+
+    impl Operator for Scripted {
+        fn ask(&mut self, zh: &str, en: &str) -> String {
+            self.asked.push(format!("{zh} | {en}"));
+            self.answers.pop_front().unwrap_or("").to_string()
+        }
+    }
+
+    fn card() -> CardInput {
+        CardInput {
+            pan: "6225881234567890".into(),
+            track2: "6225881234567890=2512".into(),
+            expiry: "2512".into(),
+            pin: Some("123456".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn prompts_mask_the_pan_and_answers_become_outcomes() {
+        let mut op = Scripted {
+            answers: ["yes", "00", "51", "none", "refused", "21", "yes"].into(),
+            asked: Vec::new(),
+        };
+        let host: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        let mut t = ManualTerminal::new(&mut op, host);
+        let r = t.purchase(&card(), 12_345).await.unwrap();
+        assert_eq!(r.code.as_deref(), Some("00"));
+        assert_eq!(
+            t.purchase(&card(), 100).await.unwrap().code.as_deref(),
+            Some("51")
+        );
+        assert_eq!(t.echo_test().await.unwrap().code, None, "none = no answer");
+        assert!(matches!(t.sign_off().await, Err(TerminalError::Refused(_))));
+        assert_eq!(t.settle().await.unwrap(), ('2', '1'));
+        t.set_test_mode(true).unwrap();
+        drop(t);
+        assert!(
+            op.asked[0].contains("127.0.0.1:8000"),
+            "told where the centre is"
+        );
+        assert!(op.asked[1].contains("123.45") && op.asked[1].contains("622588******7890"));
+        assert!(
+            op.asked.iter().all(|q| !q.contains("6225881234567890")),
+            "PAN masked"
+        );
+    }
+}

@@ -139,6 +139,7 @@ impl SimConfig {
                 ("00".into(), "123456".into(), true),
                 ("01".into(), "0000".into(), false),
                 ("02".into(), "0000".into(), false),
+                ("03".into(), "0000".into(), false),
             ],
             faults: Faults::default(),
         }
@@ -166,12 +167,18 @@ pub struct LogEntry {
     pub pending_offline: Option<Message>,
     /// A foreign card (63.1 of the approval is not CUP): settled in the foreign block.
     pub foreign: bool,
+    /// Notices (refund 25, offline 30, adjust 32/34): the 0220 as built, uploaded unchanged
+    /// except MTI 0320 and no 64 when the batch does not balance (tables §1.1).
+    pub notice: Option<Message>,
 }
 
 /// A reversal waiting to be sent.
 #[derive(Debug, Clone)]
 pub struct PendingReversal {
     pub message: Message,
+    /// The card number: a swiped request has no field 2 and the 0400 drops the track, but
+    /// the fault slip must name the card.
+    pub pan: String,
     pub reason: &'static str,
     pub attempts: u32,
 }
@@ -209,7 +216,9 @@ pub struct SimTerminal<L: HostLink> {
     pub display: String,
     /// Reversals given up after the retry limit (for the fault slip).
     pub failed_reversals: Vec<Message>,
-    /// Signed-in operator code.
+    /// Signed-in operator code. A new terminal starts with `config.operator` signed in (the
+    /// suites begin at the POS sign-in); a power cycle or a failed operator password clears
+    /// it, and nothing can be done until an operator signs in (seed 5.1, 6.3.1.1).
     pub operator: Option<String>,
     /// Test state: header terminal-status nibble 1, TEST on slips.
     pub test_mode: bool,
@@ -227,9 +236,15 @@ pub struct SimTerminal<L: HostLink> {
     pub failed_offline: Vec<LogEntry>,
     /// The centre asked (header nibble 1) for a parameter download.
     pub params_due: bool,
+    /// The centre asked (header nibble 2) for a status upload: sent right after the
+    /// transaction that carried the request (seed 6.3.7).
+    pub status_due: bool,
     /// Parameters received by the last download.
     pub params: std::collections::BTreeMap<String, String>,
     last_slip: Option<crate::receipt::SalesSlip>,
+    /// The total slip of a settlement whose batch upload has not ended yet: printed when it
+    /// does (seed 6.3.3), also after an interrupted upload is resumed.
+    settlement_slip: Option<crate::receipt::SettlementSlip>,
 }
 
 /// The terminal's calendar year (the centre sends only MMDD and hhmmss), China Standard Time.
@@ -248,6 +263,7 @@ fn ok_codes(code: &str) -> bool {
 
 impl<L: HostLink> SimTerminal<L> {
     pub fn new(config: SimConfig, link: L) -> SimTerminal<L> {
+        let operator = Some(config.operator.clone());
         SimTerminal {
             config,
             link,
@@ -262,16 +278,18 @@ impl<L: HostLink> SimTerminal<L> {
             clock: ("0101".into(), "000000".into()),
             display: String::new(),
             failed_reversals: Vec::new(),
-            operator: None,
+            operator,
             test_mode: false,
             printed: Vec::new(),
             printed_taken: 0,
             last_slip: None,
+            settlement_slip: None,
             last_failure: None,
             locked: false,
             upload_pending: None,
             failed_offline: Vec::new(),
             params_due: false,
+            status_due: false,
             params: std::collections::BTreeMap::new(),
         }
     }
@@ -341,6 +359,52 @@ impl<L: HostLink> SimTerminal<L> {
         self.last_slip = Some(slip);
     }
 
+    /// The slip of a stored (offline-type) transaction: offline settlement or adjust, printed
+    /// when stored, full card number, with 小费/总计 for a tip (tables §2.1 elements 6, 14).
+    #[allow(clippy::too_many_arguments)]
+    fn print_stored_slip(
+        &mut self,
+        kind: TxnKind,
+        pan: &str,
+        expiry: Option<&str>,
+        voucher: &str,
+        auth_code: Option<&str>,
+        rrn: Option<&str>,
+        amount: u64,
+        tip: u64,
+        reference: Vec<String>,
+    ) {
+        let slip = crate::receipt::SalesSlip {
+            copy: crate::receipt::Copy::Merchant,
+            test_mode: self.test_mode,
+            reprint: false,
+            merchant_name: self.config.merchant_name.clone(),
+            merchant_no: self.config.mid.clone(),
+            terminal_no: self.config.tid.clone(),
+            operator_no: self.config.operator.clone(),
+            issuer: None,
+            acquirer: None,
+            card_org: None,
+            pan: pan.to_string(),
+            entry: crate::receipt::Entry::Manual,
+            txn: kind,
+            expiry: expiry.map(str::to_string),
+            batch: self.batch.clone(),
+            voucher: voucher.to_string(),
+            auth_code: auth_code.map(str::to_string),
+            year: current_year().to_string(),
+            date: self.clock.0.clone(),
+            time: self.clock.1.clone(),
+            rrn: rrn.filter(|r| !r.is_empty()).map(str::to_string),
+            amount,
+            tip: (tip > 0).then_some(tip),
+            negative_sign: false,
+            reference,
+        };
+        self.printed.push(crate::receipt::render(&slip));
+        self.last_slip = Some(slip);
+    }
+
     /// Reprint the last sales slip with the DUPLICATED marker.
     pub fn reprint(&mut self) -> Option<String> {
         let mut slip = self.last_slip.clone()?;
@@ -373,12 +437,34 @@ impl<L: HostLink> SimTerminal<L> {
         Err(TerminalError::Refused(why.to_string()))
     }
 
+    /// A POS sign-in or a transaction needs a general operator signed in: nobody after a
+    /// power cycle or a failed password check (seed 5.1 "校验失败时禁止交易"), and not the
+    /// supervisor, who "本身不能做POS签到和进行交易" (seed 6.2.2.1).
+    fn operator_may_trade(&mut self) -> Result<(), TerminalError> {
+        let Some(code) = self.operator.clone() else {
+            self.display = "请操作员签到".into();
+            return Err(TerminalError::NoOperator);
+        };
+        if self
+            .config
+            .operators
+            .iter()
+            .any(|(c, _, sup)| *sup && *c == code)
+        {
+            self.display = "主管不能签到或交易".into();
+            return self
+                .refuse("主管操作员不能签到或交易 the supervisor cannot sign in the POS or trade");
+        }
+        Ok(())
+    }
+
     /// May a transaction start: signed in (and not asked to sign in again), not locked, and
     /// (for anything that is logged) room in the batch.
     fn ready(&mut self, logged: bool) -> Result<(), TerminalError> {
         if !self.signed_in || self.must_sign_in {
             return Err(TerminalError::NotSignedIn);
         }
+        self.operator_may_trade()?;
         if self.locked {
             return self.refuse("终端已锁定 terminal locked");
         }
@@ -436,14 +522,44 @@ impl<L: HostLink> SimTerminal<L> {
         Ok(())
     }
 
-    /// Send and decode; `Ok(None)` on timeout or a dropped link.
+    /// Is `resp` the answer to `req` (digest §1, LY `ProcRspPacket`)? MTI = request + 10;
+    /// 3, 11, 41 as sent; 4 as sent; 42 on approvals. `Err` names the first field that differs.
+    fn answer_matches(req: &Message, resp: &Message) -> Result<(), String> {
+        if resp.mti != req.mti.response() {
+            return Err(format!("MTI {} to a {}", resp.mti, req.mti));
+        }
+        let approved = resp.text(39) == Some("00");
+        for n in [3u8, 11, 41, 4, 42] {
+            if n == 42 && !approved {
+                continue;
+            }
+            if let (Some(a), Some(b)) = (req.text(n), resp.text(n)) {
+                if a.trim_end() != b.trim_end() {
+                    return Err(format!("field {n}: sent {a:?}, answered {b:?}"));
+                }
+            } else if req.has(n) && matches!(n, 11 | 41) {
+                return Err(format!("field {n} missing from the answer"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Send and decode; `Ok(None)` on timeout, a dropped link, or an answer that is not this
+    /// request's (another trace or terminal id): that one is discarded and the terminal keeps
+    /// waiting in vain, so a reversible request keeps its reason 98.
     async fn exchange(&mut self, msg: Message) -> Result<Option<(Message, bool)>, TerminalError> {
+        let sent = msg.clone();
         let payload = self.frame(msg)?;
         match self.link.exchange(&payload, self.config.timeout).await {
             Ok(reply) => {
                 let d = decode_frame(&self.codec, &reply, Framing::Bare).map_err(|e| {
                     TerminalError::Internal(format!("response does not decode: {e}"))
                 })?;
+                if let Err(why) = Self::answer_matches(&sent, &d.message) {
+                    self.last_failure = Some("98");
+                    self.display = format!("应答不符 {why}");
+                    return Ok(None);
+                }
                 match d.header.map(|h| h.processing_request()) {
                     Some(crate::iso8583::ProcessingRequest::SignInAgain) => {
                         self.must_sign_in = true
@@ -451,6 +567,7 @@ impl<L: HostLink> SimTerminal<L> {
                     Some(crate::iso8583::ProcessingRequest::DownloadParameters) => {
                         self.params_due = true
                     }
+                    Some(crate::iso8583::ProcessingRequest::UploadStatus) => self.status_due = true,
                     _ => {}
                 }
                 let mac_ok = match (d.message.bytes(64), d.mab(&reply), &self.keys) {
@@ -480,6 +597,7 @@ impl<L: HostLink> SimTerminal<L> {
 
     /// POS sign-in (0800/0810): working keys, batch and clock from the centre.
     pub async fn sign_in(&mut self) -> Result<Outcome, TerminalError> {
+        self.operator_may_trade()?;
         let stan = self.next_trace();
         let msg = Message::new(Mti::parse("0800").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
@@ -542,7 +660,7 @@ impl<L: HostLink> SimTerminal<L> {
                     self.display = "冲正不成功,请人工处理".into();
                     let m = &pending.message;
                     let amount = m.text(4).and_then(|a| a.parse().ok()).unwrap_or(0);
-                    let pan = m.text(2).map(str::to_string).unwrap_or_default();
+                    let pan = pending.pan.clone();
                     self.printed.push(crate::receipt::render_fault(
                         &self.config.tid,
                         m.text(11).unwrap_or(""),
@@ -574,6 +692,17 @@ impl<L: HostLink> SimTerminal<L> {
             "00"
         };
         let keys = self.keys.clone().ok_or(TerminalError::NotSignedIn)?;
+        // A PIN the pad cannot format (not 4-12 digits) is refused here, before the trace
+        // number is taken: nothing is sent, so nothing may be consumed (seed 2.13).
+        let block = match &card.pin {
+            Some(pin) => Some(
+                encrypt_pin_block(&keys.pik, pin, Some(&card.pan)).map_err(|e| {
+                    self.display = "密码格式错,请重输".into();
+                    TerminalError::Refused(format!("PIN rejected by the pad: {e}"))
+                })?,
+            ),
+            None => None,
+        };
         let stan = self.next_trace();
         let mut m = Message::new(Mti::parse(mti).map_err(|e| TerminalError::Internal(e.reason))?)
             .with(3, proc)
@@ -589,9 +718,7 @@ impl<L: HostLink> SimTerminal<L> {
         if let Some(a) = amount {
             m.set(4, format!("{a:012}"));
         }
-        if let Some(pin) = &card.pin {
-            let block = encrypt_pin_block(&keys.pik, pin, Some(&card.pan))
-                .map_err(|e| TerminalError::Internal(e.to_string()))?;
+        if let Some(block) = block {
             m.set(26, "12");
             m.set(52, Value::Binary(block.to_vec()));
             m.set(53, "2600000000000000");
@@ -610,9 +737,27 @@ impl<L: HostLink> SimTerminal<L> {
         r
     }
 
-    /// Run one online transaction: pending reversal first, reversal record saved before
-    /// sending, response MAC checked on approvals.
+    /// Run one online transaction, then the status upload the centre asked for in its answer
+    /// (seed 6.3.7 "收到…状态上送要求后,立刻…上送"); the outcome is the transaction's.
     async fn online(
+        &mut self,
+        kind: TxnKind,
+        req: Message,
+        card: &CardInput,
+    ) -> Result<Outcome, TerminalError> {
+        let out = self.online_transaction(kind, req, card).await?;
+        if self.status_due {
+            self.status_due = false;
+            let display = self.display.clone();
+            self.upload_status().await?;
+            self.display = display;
+        }
+        Ok(out)
+    }
+
+    /// One online transaction: pending reversal first, reversal record saved before
+    /// sending, response MAC checked on approvals.
+    async fn online_transaction(
         &mut self,
         kind: TxnKind,
         mut req: Message,
@@ -629,6 +774,7 @@ impl<L: HostLink> SimTerminal<L> {
         if reversible {
             self.reversal = Some(PendingReversal {
                 message: Self::reversal_of(&req),
+                pan: card.pan.clone(),
                 reason: "98",
                 attempts: 0,
             });
@@ -681,7 +827,9 @@ impl<L: HostLink> SimTerminal<L> {
         if let Some(d) = resp.text(13) {
             self.clock.0 = d.to_string();
         }
-        if code == "00" {
+        // Inquiries are not batch transactions (seed 6.3.3): not logged, so they neither fill
+        // the storage nor become "the first transaction" of the batch.
+        if code == "00" && kind != TxnKind::BalanceInquiry {
             self.log.push(LogEntry {
                 kind,
                 stan,
@@ -699,11 +847,21 @@ impl<L: HostLink> SimTerminal<L> {
                     .text(63)
                     .and_then(|o| o.get(..3))
                     .is_some_and(|o| o != "CUP"),
+                notice: (sent.mti.as_str() == "0220").then(|| sent.clone()),
             });
             self.display = "交易成功".into();
-            if kind != TxnKind::BalanceInquiry {
-                self.print_sales_slip(kind, &sent, &resp, card);
-            }
+            self.print_sales_slip(kind, &sent, &resp, card);
+        } else if code == "00" {
+            // 54: account type 2, amount type 2, currency 3, sign C/D, amount n12 (digest §3).
+            let bal = resp.text(54).and_then(|b| {
+                let fen: u64 = b.get(8..20)?.parse().ok()?;
+                let sign = if b.get(7..8)? == "D" { "-" } else { "" };
+                Some(format!("余额 RMB {sign}{}.{:02}", fen / 100, fen % 100))
+            });
+            self.display = match bal {
+                Some(b) => format!("交易成功 {b}"),
+                None => "交易成功".into(),
+            };
         } else {
             self.display = format!("{} ({code})", super::display::response_text(&code));
         }
@@ -840,6 +998,7 @@ impl<L: HostLink> SimTerminal<L> {
         self.trickle_offline().await?;
         if let Some(flags) = self.upload_pending {
             self.batch_upload().await?;
+            self.print_settlement_end();
             return self.close_batch(flags).await;
         }
         let (da, dc, ca, cc) = self.totals();
@@ -863,36 +1022,54 @@ impl<L: HostLink> SimTerminal<L> {
             r48.chars().nth(30).unwrap_or('3'),
             r48.chars().nth(61).unwrap_or('3'),
         );
-        self.printed.push(crate::receipt::render_settlement(
-            &crate::receipt::SettlementSlip {
-                merchant_name: self.config.merchant_name.clone(),
-                merchant_no: self.config.mid.clone(),
-                terminal_no: self.config.tid.clone(),
-                batch: self.batch.clone(),
-                datetime: {
-                    let (d, t) = (
-                        resp.text(13).unwrap_or("0000"),
-                        resp.text(12).unwrap_or("000000"),
-                    );
-                    format!(
-                        "{}/{}/{} {}:{}:{}",
-                        current_year(),
-                        d.get(..2).unwrap_or(""),
-                        d.get(2..4).unwrap_or(""),
-                        t.get(..2).unwrap_or(""),
-                        t.get(2..4).unwrap_or(""),
-                        t.get(4..6).unwrap_or("")
-                    )
-                },
-                result: flags,
-                rmb: (da, dc, ca, cc),
+        self.settlement_slip = Some(crate::receipt::SettlementSlip {
+            merchant_name: self.config.merchant_name.clone(),
+            merchant_no: self.config.mid.clone(),
+            terminal_no: self.config.tid.clone(),
+            batch: self.batch.clone(),
+            datetime: {
+                let (d, t) = (
+                    resp.text(13).unwrap_or("0000"),
+                    resp.text(12).unwrap_or("000000"),
+                );
+                format!(
+                    "{}/{}/{} {}:{}:{}",
+                    current_year(),
+                    d.get(..2).unwrap_or(""),
+                    d.get(2..4).unwrap_or(""),
+                    t.get(..2).unwrap_or(""),
+                    t.get(2..4).unwrap_or(""),
+                    t.get(4..6).unwrap_or("")
+                )
             },
-        ));
+            result: flags,
+            rmb: (da, dc, ca, cc),
+            foreign: (fa, fc, fca, fcc),
+        });
         if flags != ('1', '1') {
             self.upload_pending = Some(flags);
             self.batch_upload().await?;
         }
+        self.print_settlement_end();
         self.close_batch(flags).await
+    }
+
+    /// Settlement done (balanced, or the batch upload ended): the total slip, then the list
+    /// of offline transactions the centre refused, which must be printed (seed 6.3.2, 6.3.3
+    /// "POS批上送全部完成后,POS必须打印未成功上送的离线类交易明细单").
+    fn print_settlement_end(&mut self) {
+        if let Some(slip) = self.settlement_slip.take() {
+            self.printed.push(crate::receipt::render_settlement(&slip));
+        }
+        if !self.failed_offline.is_empty() {
+            let mut out = String::from(
+                "上送后被平台拒绝交易明细 / OFFLINE REFUSED\n凭证号 类型 授权码 金额 卡号\nVOUCHER TYPE AUTH NO AMOUNT CARD NO.\n",
+            );
+            for e in std::mem::take(&mut self.failed_offline) {
+                out.push_str(&Self::detail_line(&e));
+            }
+            self.printed.push(out);
+        }
     }
 
     /// Send stored offline transactions (0220); 00 or 94 means delivered, anything else goes
@@ -934,17 +1111,39 @@ impl<L: HostLink> SimTerminal<L> {
             self.batch = format!("{:06}", if n >= 999_999 { 1 } else { n + 1 });
         }
         if self.config.auto_sign_off {
-            self.sign_off().await?;
+            self.send_sign_off().await?;
         }
         Ok(flags)
     }
 
-    /// Upload approved online transactions not yet uploaded, 8 per 0320 (201), offline ones one
-    /// per 0320 with their original fields, then the end message (202) with the total count.
-    /// An unanswered 0320 stops the upload; the next `settle` resumes from there.
+    /// Batch upload (seed 6.3.3) of the blocks the 0510 left unbalanced (RMB only, foreign
+    /// only, or both): the approved online transactions not yet uploaded, 8 per 0320 (201),
+    /// then each notice (refund, offline, adjust) in its own 0320 with its original fields,
+    /// then the end message (202) with the total count. An original replaced by an adjust is
+    /// not uploaded: its adjust notice stands for it (seed 6.3.2). An unanswered 0320 stops
+    /// the upload; the next `settle` resumes from there.
     async fn batch_upload(&mut self) -> Result<(), TerminalError> {
+        let (rmb, foreign) = self.upload_pending.unwrap_or(('2', '2'));
+        let due = |e: &LogEntry| {
+            if e.foreign {
+                foreign != '1'
+            } else {
+                rmb != '1'
+            }
+        };
         let online: Vec<usize> = (0..self.log.len())
-            .filter(|i| self.log[*i].kind == TxnKind::Purchase && !self.log[*i].uploaded)
+            .filter(|&i| {
+                let e = &self.log[i];
+                matches!(
+                    e.kind,
+                    TxnKind::Purchase
+                        | TxnKind::PurchaseVoid
+                        | TxnKind::CompletionRequest
+                        | TxnKind::CompletionVoid
+                ) && !e.uploaded
+                    && !e.adjusted
+                    && due(e)
+            })
             .collect();
         for chunk in online.chunks(8) {
             let mut f48 = format!("{:02}", chunk.len());
@@ -968,6 +1167,24 @@ impl<L: HostLink> SimTerminal<L> {
             for &i in chunk {
                 self.log[i].uploaded = true;
             }
+        }
+        let notices: Vec<usize> = (0..self.log.len())
+            .filter(|&i| {
+                let e = &self.log[i];
+                e.notice.is_some() && !e.uploaded && !e.adjusted && due(e)
+            })
+            .collect();
+        for i in notices {
+            let Some(mut msg) = self.log[i].notice.clone() else {
+                continue;
+            };
+            msg.mti = Mti::parse("0320").map_err(|e| TerminalError::Internal(e.reason))?;
+            msg.remove(64);
+            if self.exchange(msg).await?.is_none() {
+                self.display = "批上送中断,请重新结算".into();
+                return self.refuse("批上送中断 batch upload interrupted; settle again to resume");
+            }
+            self.log[i].uploaded = true;
         }
         let total = self.log.iter().filter(|e| e.uploaded).count();
         let stan = self.next_trace();
@@ -1014,7 +1231,7 @@ impl<L: HostLink> SimTerminal<L> {
             .with(64, Value::Binary(vec![0; 8]));
         self.log.push(LogEntry {
             kind: TxnKind::OfflineSettlement,
-            stan,
+            stan: stan.clone(),
             pan: pan.to_string(),
             amount,
             rrn: String::new(),
@@ -1024,9 +1241,21 @@ impl<L: HostLink> SimTerminal<L> {
             uploaded: false,
             adjusted: false,
             tip: 0,
-            pending_offline: Some(msg),
+            pending_offline: Some(msg.clone()),
             foreign: false,
+            notice: Some(msg),
         });
+        self.print_stored_slip(
+            TxnKind::OfflineSettlement,
+            pan,
+            Some(expiry),
+            &stan,
+            Some(auth_code),
+            None,
+            amount,
+            0,
+            Vec::new(),
+        );
         self.display = "离线结算已保存".into();
         Ok(Outcome {
             code: None,
@@ -1176,9 +1405,22 @@ impl<L: HostLink> SimTerminal<L> {
             uploaded: false,
             adjusted: false,
             tip,
-            pending_offline: Some(msg),
+            pending_offline: Some(msg.clone()),
             foreign: orig.foreign,
+            notice: Some(msg),
         });
+        let adjusted_stan = self.log.last().map(|e| e.stan.clone()).unwrap_or_default();
+        self.print_stored_slip(
+            kind,
+            &orig.pan,
+            None,
+            &adjusted_stan,
+            orig.auth_code.as_deref(),
+            Some(orig.rrn.as_str()),
+            amount,
+            tip,
+            vec![format!("原凭证号 {}", orig.stan)],
+        );
         self.display = "结算调整已保存".into();
         Ok(Outcome {
             code: None,
@@ -1186,27 +1428,31 @@ impl<L: HostLink> SimTerminal<L> {
         })
     }
 
+    /// One line of a detail slip: voucher, type, auth code, amount, card (full for pre-auth
+    /// and offline, tables §2.3).
+    fn detail_line(e: &LogEntry) -> String {
+        let pan = if matches!(e.kind, TxnKind::PreAuth | TxnKind::OfflineSettlement) {
+            e.pan.clone()
+        } else {
+            crate::iso8583::mask::mask_pan(&e.pan)
+        };
+        format!(
+            "{} {:<4} {:<6} {:>10} {pan}\n",
+            e.stan,
+            crate::receipt::slip_name_en(e.kind),
+            e.auth_code.as_deref().unwrap_or("").trim(),
+            format!(
+                "{}.{:02}",
+                (e.amount + e.tip) / 100,
+                (e.amount + e.tip) % 100
+            )
+        )
+    }
+
     /// The settlement detail slip (结算明细单): one line per transaction, then the offline
     /// transactions the centre refused.
     pub fn detail_slip(&self) -> String {
-        let line = |e: &LogEntry| {
-            let pan = if matches!(e.kind, TxnKind::PreAuth | TxnKind::OfflineSettlement) {
-                e.pan.clone()
-            } else {
-                crate::iso8583::mask::mask_pan(&e.pan)
-            };
-            format!(
-                "{} {:<4} {:<6} {:>10} {pan}\n",
-                e.stan,
-                crate::receipt::slip_name_en(e.kind),
-                e.auth_code.as_deref().unwrap_or("").trim(),
-                format!(
-                    "{}.{:02}",
-                    (e.amount + e.tip) / 100,
-                    (e.amount + e.tip) % 100
-                )
-            )
-        };
+        let line = Self::detail_line;
         let mut out = String::from("结算明细单 / DETAIL REPORT\n凭证号 类型 授权码 金额 卡号\nVOUCHER TYPE AUTH NO AMOUNT CARD NO.\n");
         for e in self.log.iter().filter(|e| !e.adjusted) {
             out.push_str(&line(e));
@@ -1228,9 +1474,12 @@ impl<L: HostLink> SimTerminal<L> {
             .with(42, self.config.mid.as_str())
             .with(60, format!("00{}360", self.batch));
         let Some((resp, _)) = self.exchange(msg).await? else {
+            // Cut off: ask again at the next online transaction (seed 6.3.6).
+            self.params_due = true;
+            self.display = "参数下载失败".into();
             return Ok(Outcome {
                 code: None,
-                display: "参数下载失败".into(),
+                display: self.display.clone(),
             });
         };
         let text = resp
@@ -1293,8 +1542,24 @@ impl<L: HostLink> SimTerminal<L> {
         })
     }
 
-    /// Sign-off (0820, 60.3 = 002).
+    /// Operator sign-off (seed 6.3.4): an unsettled batch (or an interrupted upload) is
+    /// settled first, "须在签退之前先进行批结算乃至批上送"; then the 0820.
     pub async fn sign_off(&mut self) -> Result<Outcome, TerminalError> {
+        if self.signed_in && (!self.log.is_empty() || self.upload_pending.is_some()) {
+            self.settle().await?;
+            if !self.signed_in {
+                // Settlement signed off by itself (auto sign-off).
+                return Ok(Outcome {
+                    code: Some("00".into()),
+                    display: self.display.clone(),
+                });
+            }
+        }
+        self.send_sign_off().await
+    }
+
+    /// The sign-off message itself (0820, 60.3 = 002).
+    async fn send_sign_off(&mut self) -> Result<Outcome, TerminalError> {
         let stan = self.next_trace();
         let msg = Message::new(Mti::parse("0820").map_err(|e| TerminalError::Internal(e.reason))?)
             .with(11, stan)
@@ -1365,6 +1630,8 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
             .iter()
             .any(|(c, p, _)| c == code && p == password)
         {
+            // Whoever was signed in is signed out: a failed check blocks trading (seed 5.1).
+            self.operator = None;
             self.display = "操作员号或密码错".into();
             return self.refuse("unknown operator or wrong password");
         }

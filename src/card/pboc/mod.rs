@@ -40,7 +40,7 @@ pub struct CardKeys {
 }
 
 /// Which purse: the P2 of GET BALANCE and INITIALIZE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PurseKind {
     /// E-passbook (电子存折), P2 = 01.
@@ -165,7 +165,7 @@ impl Persistent {
 
 /// Where a torn CREDIT/DEBIT stops: before the state swap (nothing applied) or after it
 /// (applied, but the terminal never sees the TAC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Tear {
     BeforeCommit,
@@ -173,7 +173,9 @@ pub enum Tear {
 }
 
 /// Fault switches for negative tests. `pull_after_init` and `tear` fire once.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, default)]
 pub struct Faults {
     /// INITIALIZE FOR LOAD answers a MAC1 with one bit flipped.
