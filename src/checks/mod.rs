@@ -7,6 +7,7 @@
 //! events), never the terminal's internals.
 
 pub mod receipt;
+pub mod reference;
 pub mod response;
 mod rules;
 
@@ -209,6 +210,7 @@ pub struct RuleInfo {
 pub fn check(t: &Transcript) -> Report {
     let mut rules = all_rules();
     rules.extend(receipt::rules());
+    rules.extend(reference::rules());
     rules.extend(response::rules());
     let mut violations = Vec::new();
     for r in &rules {

@@ -55,6 +55,22 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// A result with nothing run yet.
+    fn new(suite: &str, case: &Case) -> CaseResult {
+        CaseResult {
+            suite: suite.to_string(),
+            id: case.id.clone(),
+            requirements: case.requirements.clone(),
+            title: format!("{} / {}", case.title.zh, case.title.en),
+            steps: Vec::new(),
+            violations: Vec::new(),
+            expected_rules: case.expect_violations.clone(),
+            failures: Vec::new(),
+            skipped: None,
+            duration: Duration::ZERO,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.skipped.is_none() && self.failures.is_empty()
     }
@@ -206,37 +222,13 @@ async fn run_case(
         writer,
     } = *env;
     let start = Instant::now();
-    let mut result = CaseResult {
-        suite: suite.to_string(),
-        id: case.id.clone(),
-        requirements: case.requirements.clone(),
-        title: format!("{} / {}", case.title.zh, case.title.en),
-        steps: Vec::new(),
-        violations: Vec::new(),
-        expected_rules: case.expect_violations.clone(),
-        failures: Vec::new(),
-        skipped: None,
-        duration: Duration::ZERO,
-    };
+    let mut result = CaseResult::new(suite, case);
     let codec = crate::iso8583::cup_codec();
     // A reference terminal gets a fresh centre per case; a real terminal keeps one centre for
     // the run (its batch spans cases), and the case's records are the ones written during it.
     let own = match shared {
         Some(_) => None,
-        None => {
-            let centre = new_centre(fixtures)?;
-            let listen = rig
-                .listen_addr()
-                .map_err(|e| RunError::Setup(e.to_string()))?;
-            let log = Arc::new(TranscriptWriter::in_memory());
-            Some(
-                crate::host::server::start(listen, centre, log, Default::default())
-                    .await
-                    .map_err(|e| {
-                        RunError::Rig(format!("cannot start the embedded centre on {listen}: {e}"))
-                    })?,
-            )
-        }
+        None => Some(start_centre(rig, fixtures).await?),
     };
     let Some(host) = own.as_ref().or(shared) else {
         return Err(RunError::Setup("no centre".into()));
@@ -359,17 +351,21 @@ fn new_centre(fixtures: &Fixtures) -> Result<Centre, RunError> {
 
 fn skipped(suite: &str, case: &Case, why: String) -> CaseResult {
     CaseResult {
-        suite: suite.to_string(),
-        id: case.id.clone(),
-        requirements: case.requirements.clone(),
-        title: format!("{} / {}", case.title.zh, case.title.en),
-        steps: Vec::new(),
-        violations: Vec::new(),
-        expected_rules: case.expect_violations.clone(),
-        failures: Vec::new(),
         skipped: Some(why),
-        duration: Duration::ZERO,
+        ..CaseResult::new(suite, case)
     }
+}
+
+/// The embedded centre on the rig's address, recording into a transcript of its own.
+async fn start_centre(rig: &Rig, fixtures: &Fixtures) -> Result<HostHandle, RunError> {
+    let centre = new_centre(fixtures)?;
+    let listen = rig
+        .listen_addr()
+        .map_err(|e| RunError::Setup(e.to_string()))?;
+    let log = Arc::new(TranscriptWriter::in_memory());
+    crate::host::server::start(listen, centre, log, Default::default())
+        .await
+        .map_err(|e| RunError::Rig(format!("cannot start the embedded centre on {listen}: {e}")))
 }
 
 /// Load and validate suites: every file parses, case ids are unique, `needs` names are known.
@@ -461,22 +457,7 @@ pub fn run(
         let shared = if opts.rig.is_sim() {
             None
         } else {
-            let listen = match opts.rig.listen_addr() {
-                Ok(a) => a,
-                Err(e) => {
-                    fatal = Some(RunError::Setup(e.to_string()));
-                    return false;
-                }
-            };
-            let centre = match new_centre(&fixtures) {
-                Ok(c) => c,
-                Err(e) => {
-                    fatal = Some(e);
-                    return false;
-                }
-            };
-            let log = Arc::new(TranscriptWriter::in_memory());
-            match crate::host::server::start(listen, centre, log, Default::default()).await {
+            match start_centre(&opts.rig, &fixtures).await {
                 Ok(h) => {
                     eprintln!(
                         "posconf run: centre listening on {} for the terminal under test",
@@ -485,9 +466,7 @@ pub fn run(
                     Some(h)
                 }
                 Err(e) => {
-                    fatal = Some(RunError::Rig(format!(
-                        "cannot start the embedded centre on {listen}: {e}"
-                    )));
+                    fatal = Some(e);
                     return false;
                 }
             }
