@@ -49,10 +49,17 @@ fn every_shipped_suite_validates_and_typos_do_not() {
 #[test]
 fn rig_and_capability_files_validate() {
     let rig = jsonschema::validator_for(&posconf::suite::rig::rig_schema()).unwrap();
-    for f in files("hil-rig").iter().filter(|f| {
-        f.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("rig-"))
-    }) {
+    let rigs: Vec<_> = files("hil-rig")
+        .into_iter()
+        .filter(|f| {
+            f.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with("rig-") || n == "pcsc-virtual.yaml"
+            })
+        })
+        .collect();
+    assert!(rigs.len() >= 5, "{rigs:?}");
+    for f in &rigs {
         assert!(rig.is_valid(&yaml(f)), "{}", f.display());
     }
     let ok: serde_json::Value =

@@ -106,7 +106,9 @@ impl From<crate::fixtures::FixtureError> for CardError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CardDriver {
     /// The in-process virtual PBOC card from `fixtures/pboc-cards.yaml`.
@@ -116,7 +118,7 @@ pub enum CardDriver {
 }
 
 /// The `card:` section of a rig file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardRig {
     pub driver: CardDriver,

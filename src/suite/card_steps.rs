@@ -136,31 +136,18 @@ impl std::fmt::Debug for CardBench {
 
 /// The rig's `card:` section as the card layer's [`CardRig`] (default: virtual, first card).
 pub fn card_rig(rig: &Rig) -> Result<CardRig, RunError> {
-    let Some(c) = &rig.card else {
-        return Ok(CardRig::virtual_card(None));
-    };
-    let driver = match c.driver.as_str() {
-        "virtual" => CardDriver::Virtual,
-        "pcsc" => CardDriver::Pcsc,
-        other => {
-            return Err(RunError::Setup(format!(
-                "{}: card.driver {other:?} is not virtual or pcsc",
-                rig.origin
-            )))
-        }
-    };
-    Ok(CardRig {
-        driver,
-        reader: c.reader.clone(),
-        card: c.card.clone(),
-        wait_ms: c.wait_ms,
-    })
+    Ok(rig
+        .card
+        .clone()
+        .unwrap_or_else(|| CardRig::virtual_card(None)))
 }
 
 /// True when every case would use the same physical (or pcscd-served) card: such cases must
 /// run one at a time, or one case's reset tears another's transaction.
 pub fn shared_card(rig: &Rig) -> bool {
-    rig.card.as_ref().is_some_and(|c| c.driver != "virtual")
+    rig.card
+        .as_ref()
+        .is_some_and(|c| c.driver != CardDriver::Virtual)
 }
 
 impl CardBench {

@@ -179,22 +179,6 @@ impl Default for HostRig {
     }
 }
 
-/// The card reader section (issue 5: PBOC cards through a virtual card or PC/SC).
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CardSection {
-    /// `virtual` (in process) or `pcsc`.
-    pub driver: String,
-    /// Reader name substring (pcsc), e.g. `Virtual PCD`.
-    #[serde(default)]
-    pub reader: Option<String>,
-    /// Card name in `fixtures/pboc-cards.yaml` (virtual; keys for pcsc).
-    #[serde(default)]
-    pub card: Option<String>,
-    #[serde(default)]
-    pub wait_ms: Option<u64>,
-}
-
 /// A rig file.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -205,8 +189,9 @@ pub struct Rig {
     pub terminal: TerminalRig,
     #[serde(default)]
     pub host: HostRig,
+    /// The card reader (PBOC cards): `{driver: virtual|pcsc, reader, card, wait_ms}`.
     #[serde(default)]
-    pub card: Option<CardSection>,
+    pub card: Option<crate::card::CardRig>,
     /// What the bench provides beyond the driver's own (`ic-reader`, `printer-capture`...).
     #[serde(default)]
     pub provides: Vec<String>,
@@ -344,14 +329,9 @@ impl Rig {
         s.extend(self.provides.iter().cloned());
         s.extend(caps.supports.iter().cloned());
         if let Some(c) = &self.card {
-            s.insert(
-                if c.driver == "pcsc" {
-                    "pcsc"
-                } else {
-                    "ic-reader"
-                }
-                .into(),
-            );
+            if c.driver == crate::card::CardDriver::Pcsc {
+                s.insert("pcsc".into());
+            }
             s.insert("ic-reader".into());
         }
         if operator {
