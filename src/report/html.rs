@@ -446,7 +446,7 @@ fn page_head(out: &mut String, results: &[CaseResult], opts: &HtmlOptions, start
          <div class=\"headline\"><h1>{title}</h1><span class=\"verdict {vc}\">{vl}</span></div>\n\
          <dl class=\"meta\"><div><dt>Run</dt><dd><code>{run}</code></dd></div>\
          <div><dt>Date</dt><dd>{date}</dd></div>\
-         <div><dt>Duration</dt><dd>{dur}</dd></div>\
+         <div><dt title=\"sum of the case times; cases of the reference terminal run concurrently\">Case time</dt><dd>{dur}</dd></div>\
          <div><dt>Cases</dt><dd>{n}</dd></div>\
          <div><dt>posconf</dt><dd>{ver}</dd></div></dl>\n\
          <div class=\"tiles\"><div class=\"tile pass\"><b>{pass}</b><span>passed 通过</span></div>\
