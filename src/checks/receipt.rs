@@ -110,6 +110,16 @@ fn is_sales_slip(text: &str) -> bool {
         && !text.contains("结算")
 }
 
+/// The test-state marker (`***测试/TESTING,凭证无效***`, `TEST`): a line of its own that starts
+/// with 测试 or says TEST — not a merchant named 银联测试商户.
+fn has_test_marker(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim().trim_matches('*').trim();
+        let up = t.to_uppercase();
+        t.starts_with("测试") || up.starts_with("TEST") || up.contains("TESTING")
+    })
+}
+
 fn is_settlement_slip(text: &str) -> bool {
     text.contains("结算总计单") || text.to_uppercase().contains("SETTLEMENT REPORT")
 }
@@ -325,7 +335,7 @@ impl Rule for SalesSlipElements {
                 }
             }
             // Test state (header terminal status 1): the slip must say it is not a voucher.
-            if req.header.is_some_and(|h| h.terminal_status() == 1) && !slip.text.contains("测试")
+            if req.header.is_some_and(|h| h.terminal_status() == 1) && !has_test_marker(&slip.text)
             {
                 out.push(rule_violation(
                     self,
@@ -505,6 +515,61 @@ mod tests {
 
     const SLIP: &str = "银联POS签购单 / POS SALES SLIP\n商户存根 MERCHANT COPY\n商户编号(MERCHANT NO.):\n  898110048120001\n凭证号(VOUCHER NO.): 000002\n备注(REFERENCE):\n  原凭证号 000001\nAMOUNT: RMB 1.00\n";
 
+    fn test_state_day(slip: &str) -> Vec<Violation> {
+        use crate::iso8583::frame::Header;
+        use crate::iso8583::{Message, Mti};
+        use crate::transcript::Direction;
+        let req = Message::new(Mti::parse("0200").unwrap())
+            .with(3, "000000")
+            .with(4, "000000000100")
+            .with(11, "000002")
+            .with(41, "12345678")
+            .with(42, "898110048120001")
+            .with(60, "22000001");
+        let mut resp = req.clone();
+        resp.mti = req.mti.response();
+        let resp = resp.with(37, "120000000001").with(39, "00");
+        let header = Some(Header::new(0x60, 0x31, [0, 0, 0]).with_terminal_status(1));
+        let frame = |seq, dir, message| FrameRec {
+            seq,
+            conn: 1,
+            dir,
+            header,
+            message,
+            raw: String::new(),
+        };
+        let t = Transcript {
+            frames: vec![frame(1, Direction::In, req), frame(2, Direction::Out, resp)],
+            events: vec![],
+            receipts: vec![Slip {
+                seq: 3,
+                text: slip.to_string(),
+            }],
+        };
+        let mut v = Vec::new();
+        SalesSlipElements.check(&t, &mut v);
+        v
+    }
+
+    #[test]
+    fn a_test_state_slip_must_carry_the_test_marker() {
+        let slip = "银联POS签购单 / POS SALES SLIP\n商户存根 MERCHANT COPY\n商户名称(MERCHANT NAME):\n  银联测试商户\n商户编号(MERCHANT NO.):\n  898110048120001\n终端编号(TERMINAL NO.):\n  12345678\n交易类型(TRANS TYPE):\n  消费 SALE\n批次号(BATCH NO.):\n  000001\n凭证号(VOUCHER NO.):\n  000002\n参考号(REF. NO.):\n  120000000001\n金额(AMOUNT):\n  RMB 1.00\n";
+        let v = test_state_day(slip);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].field.as_deref(), Some("slip: 测试 TEST"));
+        assert_eq!(v[0].seq, Some(3), "the slip is the record at fault");
+        let marked = slip.replace("商户存根", "***测试/TESTING,凭证无效***\n商户存根");
+        assert!(test_state_day(&marked).is_empty());
+        // Each element is compared with the wire: a wrong reference number is named.
+        let wrong = slip.replace("120000000001", "120000000009");
+        let v = test_state_day(&wrong);
+        assert!(
+            v.iter()
+                .any(|x| x.field.as_deref() == Some("slip: 参考号 REF. NO")),
+            "{v:#?}"
+        );
+    }
+
     #[test]
     fn elements_are_read_by_zh_or_en_title_on_the_line_or_the_next() {
         assert_eq!(
@@ -519,6 +584,13 @@ mod tests {
         assert_eq!(element(SLIP, &AMOUNT).as_deref(), Some("RMB 1.00"));
         assert_eq!(element(SLIP, &AUTH), None);
         assert!(is_sales_slip(SLIP) && !is_settlement_slip(SLIP));
+        assert!(!has_test_marker(
+            "商户名称(MERCHANT NAME):\n  银联测试商户\n"
+        ));
+        assert!(has_test_marker(
+            "银联POS签购单\n***测试/TESTING,凭证无效***\n"
+        ));
+        assert!(has_test_marker("POS SALES SLIP\n   TEST\n"));
         assert_eq!(masked("6225881234567890"), "622588******7890");
         assert_eq!(yuan("000000012345").as_deref(), Some("123.45"));
     }

@@ -635,30 +635,33 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
             card: c,
             amount,
             auth_code,
-        } => {
-            let stored = "stored".to_string();
-            match card(fx, c, None) {
-                Ok(ci) => {
-                    let got = match t.offline_settlement(&ci, *amount, auth_code).await {
-                        Ok(_) => stored.clone(),
-                        Err(e) => format!("refused ({e})"),
-                    };
-                    ("offline", got, stored, None)
-                }
-                Err(e) => ("offline", e, stored, None),
+            expect,
+        } => match card(fx, c, None) {
+            Ok(ci) => {
+                let got = match t.offline_settlement(&ci, *amount, auth_code).await {
+                    Ok(_) => "stored".to_string(),
+                    Err(e) => format!("refused ({e})"),
+                };
+                ("offline", got, expect.clone(), None)
             }
-        }
-        Step::AdjustFirst { amount, tip } => {
+            Err(e) => ("offline", e, expect.clone(), None),
+        },
+        Step::AdjustFirst {
+            amount,
+            tip,
+            expect,
+        } => {
             let voucher = st.done.first().map(|d| d.stan.clone()).unwrap_or_default();
-            adjust(t, &voucher, *amount, *tip, "adjust_first").await
+            adjust(t, &voucher, (*amount, *tip), "adjust_first", expect).await
         }
         Step::Adjust {
             voucher,
             amount,
             tip,
+            expect,
         } => match sub(voucher) {
-            Ok(v) => adjust(t, &v, *amount, *tip, "adjust").await,
-            Err(e) => ("adjust", e, "stored".into(), None),
+            Ok(v) => adjust(t, &v, (*amount, *tip), "adjust", expect).await,
+            Err(e) => ("adjust", e, expect.clone(), None),
         },
         Step::DownloadParams { expect } => (
             "download_params",
@@ -684,21 +687,19 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
             t.lock();
             ("lock", "locked".into(), "locked".into(), None)
         }
-        Step::Unlock { password } => {
-            let got = if t.unlock(password).is_ok() {
-                "unlocked"
-            } else {
-                "refused"
+        Step::Unlock { password, expect } => {
+            let got = match t.unlock(password) {
+                Ok(()) => "unlocked".to_string(),
+                Err(e) => format!("refused ({e})"),
             };
-            ("unlock", got.into(), "unlocked".into(), None)
+            ("unlock", got, expect.clone(), None)
         }
-        Step::TestMode { on } => {
-            let got = if t.set_test_mode(*on).is_ok() {
-                "ok"
-            } else {
-                "refused"
+        Step::TestMode { on, expect } => {
+            let got = match t.set_test_mode(*on) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("refused ({e})"),
             };
-            ("test_mode", got.into(), "ok".into(), None)
+            ("test_mode", got, expect.clone(), None)
         }
         Step::PowerCycle => {
             let _ = t.power_on().await;
@@ -740,13 +741,13 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
 async fn adjust<T: Terminal>(
     t: &mut T,
     voucher: &str,
-    amount: u64,
-    tip: u64,
+    (amount, tip): (u64, u64),
     what: &'static str,
+    expect: &str,
 ) -> Action {
     let got = match t.adjust(voucher, amount, tip).await {
         Ok(_) => "stored".to_string(),
         Err(e) => format!("refused ({e})"),
     };
-    (what, got, "stored".into(), None)
+    (what, got, expect.to_string(), None)
 }

@@ -33,7 +33,14 @@ pub struct MessageExpect {
     /// Only reversals (true) or only non-reversals (false).
     #[serde(default)]
     pub reversal: Option<bool>,
-    /// Field id (`"4"`, `"60.2"`, `"61"`) → matcher.
+    /// Which of the matching messages to check, 1-based (default: the last).
+    #[serde(default)]
+    pub nth: Option<usize>,
+    /// How many messages of the step must match the selector (e.g. a reversal sent 3 times).
+    #[serde(default)]
+    pub count: Option<usize>,
+    /// Field id (`"4"`, `"60.2"`, `"61"`, or `header.status` / `header.request` / `tpdu`) →
+    /// matcher.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldMatch>,
 }
@@ -84,19 +91,44 @@ impl MessageExpect {
         parts.join(" ")
     }
 
-    /// The last message of `msgs` this expectation selects.
+    /// Messages of the step the selector (which, mti, txn, reversal) matches, in order.
+    fn matching<'a>(&self, msgs: &'a StepMessages) -> Vec<&'a super::vars::Msg> {
+        msgs.messages
+            .iter()
+            .filter(|m| {
+                (m.response == (self.which == Which::Response))
+                    && self.mti.as_ref().is_none_or(|x| *x == m.mti)
+                    && self.txn.as_ref().is_none_or(|x| *x == m.txn)
+                    && self.reversal.is_none_or(|r| r == m.reversal)
+            })
+            .collect()
+    }
+
+    /// The message this expectation checks: the `nth` matching one, or the last.
     pub fn select<'a>(&self, msgs: &'a StepMessages) -> Option<&'a super::vars::Msg> {
-        msgs.messages.iter().rfind(|m| {
-            (m.response == (self.which == Which::Response))
-                && self.mti.as_ref().is_none_or(|x| *x == m.mti)
-                && self.txn.as_ref().is_none_or(|x| *x == m.txn)
-                && self.reversal.is_none_or(|r| r == m.reversal)
-        })
+        let all = self.matching(msgs);
+        match self.nth {
+            Some(n) => all.get(n.checked_sub(1)?).copied(),
+            None => all.last().copied(),
+        }
     }
 
     /// Check the selected message; each mismatch is one line naming the field, expected and
     /// found (the trace number names the message).
     pub fn check(&self, msgs: &StepMessages, vars: &Vars) -> Result<(), Vec<String>> {
+        if let Some(want) = self.count {
+            let n = self.matching(msgs).len();
+            if n != want {
+                return Err(vec![format!(
+                    "expected {want} × {}, the step sent {n} ({})",
+                    self.describe(),
+                    msgs.summary()
+                )]);
+            }
+            if self.fields.is_empty() {
+                return Ok(());
+            }
+        }
         let Some(m) = self.select(msgs) else {
             return Err(vec![format!(
                 "no {} in the step's messages ({})",
@@ -267,6 +299,35 @@ mod tests {
             .check(&m, &vars)
             .unwrap_err();
         assert!(e[0].contains("/[A-Z]+/"), "{e:?}");
+    }
+
+    #[test]
+    fn count_nth_and_header_fields() {
+        let vars = Vars::default();
+        let mut m = msgs();
+        let mut rev = m.messages[0].clone();
+        rev.mti = "0400".into();
+        rev.reversal = true;
+        rev.fields.insert("header.status".into(), "0".into());
+        let mut rev2 = rev.clone();
+        rev2.fields.insert("39".into(), "98".into());
+        m.messages.insert(0, rev2);
+        m.messages.insert(0, rev);
+        parse("mti: \"0400\"\ncount: 2").check(&m, &vars).unwrap();
+        let e = parse("mti: \"0400\"\ncount: 3")
+            .check(&m, &vars)
+            .unwrap_err();
+        assert!(
+            e[0].contains("expected 3 × request 0400, the step sent 2"),
+            "{e:?}"
+        );
+        parse("mti: \"0400\"\nnth: 1\nfields: {\"39\": absent, \"header.status\": \"0\"}")
+            .check(&m, &vars)
+            .unwrap();
+        parse("mti: \"0400\"\nnth: 2\nfields: {\"39\": \"98\"}")
+            .check(&m, &vars)
+            .unwrap();
+        assert!(parse("mti: \"0400\"\nnth: 3").check(&m, &vars).is_err());
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub enum Step {
         amount: u64,
         #[serde(default = "auth")]
         auth_code: String,
+        /// `stored`, or `refused`.
+        #[serde(default = "stored")]
+        expect: String,
     },
     /// Adjust the first transaction (new amount, or a tip).
     AdjustFirst {
@@ -143,6 +146,8 @@ pub enum Step {
         amount: u64,
         #[serde(default)]
         tip: u64,
+        #[serde(default = "stored")]
+        expect: String,
     },
     DownloadParams {
         #[serde(default = "ok")]
@@ -156,9 +161,15 @@ pub enum Step {
     Lock,
     Unlock {
         password: String,
+        /// `unlocked`, or `refused`.
+        #[serde(default = "unlocked")]
+        expect: String,
     },
     TestMode {
         on: bool,
+        /// `ok`, or `refused` (e.g. with an unsettled batch).
+        #[serde(default = "ok_word")]
+        expect: String,
     },
     /// Power off and on: operator and POS must sign in again.
     PowerCycle,
@@ -231,6 +242,8 @@ pub enum Step {
         amount: u64,
         #[serde(default)]
         tip: u64,
+        #[serde(default = "stored")]
+        expect: String,
     },
     /// The previous step's messages: a request (default) or response matching `mti`/`txn`
     /// (the last such), whose fields match.
@@ -274,6 +287,16 @@ pub enum Step {
         #[serde(default = "yes")]
         expect: String,
     },
+}
+
+fn stored() -> String {
+    "stored".into()
+}
+fn unlocked() -> String {
+    "unlocked".into()
+}
+fn ok_word() -> String {
+    "ok".into()
 }
 
 fn yes() -> String {

@@ -54,12 +54,23 @@ impl StepMessages {
                     ..Default::default()
                 },
             );
-            let fields = view
+            let mut fields: BTreeMap<String, String> = view
                 .fields
                 .into_iter()
                 .filter(|f| f.id.chars().next().is_some_and(|c| c.is_ascii_digit()))
                 .map(|f| (f.id, f.value))
                 .collect();
+            // The header's terminal status (0 normal, 1 test) and processing requirement.
+            if let Some(h) = d.header {
+                fields.insert("header.status".into(), h.terminal_status().to_string());
+                fields.insert(
+                    "header.request".into(),
+                    (h.processing_request().nibble()).to_string(),
+                );
+            }
+            if let Some(t) = d.tpdu {
+                fields.insert("tpdu".into(), t.to_string());
+            }
             messages.push(Msg {
                 seq: r.seq,
                 response: d.message.mti.is_response(),
