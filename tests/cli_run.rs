@@ -311,3 +311,20 @@ fn manual_cases_ask_the_operator_when_one_is_present() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_pboc_load_suite_covers_every_step_of_seed_003() {
+    let o = posconf(&[
+        "list",
+        "suites/pboc-load",
+        "--coverage",
+        "--requirements",
+        "suites/requirements-003.yaml",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("7 of 7 requirement ids covered, 0 without a case"),
+        "{out}"
+    );
+}

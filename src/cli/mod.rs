@@ -233,6 +233,10 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long)]
         coverage: bool,
+        /// Requirement index for --coverage (default: seed 001's, built in); e.g.
+        /// suites/requirements-003.yaml for the PBOC load suite.
+        #[arg(long, value_name = "FILE")]
+        requirements: Option<PathBuf>,
     },
     /// Write a transcript's frames as a packet capture (synthetic TCP streams) for Wireshark.
     Pcap {
@@ -534,7 +538,11 @@ pub fn main() -> i32 {
                 }
             }
         }
-        Command::List { paths, coverage } => {
+        Command::List {
+            paths,
+            coverage,
+            requirements,
+        } => {
             let run = || -> Result<(), String> {
                 let files = crate::suite::runner::suite_files(&paths).map_err(|e| e.to_string())?;
                 let mut covered = std::collections::BTreeSet::new();
@@ -559,7 +567,11 @@ pub fn main() -> i32 {
                     }
                 }
                 if coverage {
-                    let reqs = crate::suite::model::requirements().map_err(|e| e.to_string())?;
+                    let reqs = match &requirements {
+                        Some(f) => crate::suite::model::requirements_from(f),
+                        None => crate::suite::model::requirements(),
+                    }
+                    .map_err(|e| e.to_string())?;
                     let missing: Vec<_> =
                         reqs.iter().filter(|r| !covered.contains(&r.id)).collect();
                     for r in &missing {

@@ -336,6 +336,13 @@ pub fn requirements() -> Result<Vec<Requirement>, crate::yaml::YamlError> {
     )
 }
 
+/// A requirement index from a file (same shape as `suites/requirements.yaml`).
+pub fn requirements_from(
+    path: &std::path::Path,
+) -> Result<Vec<Requirement>, crate::yaml::YamlError> {
+    crate::yaml::from_file(path)
+}
+
 /// JSON Schema of suite files (`posconf schema`), for editors: YAML language servers validate
 /// and complete suites with it. Derived from the same types the parser uses.
 pub fn schema() -> serde_json::Value {
