@@ -297,6 +297,11 @@ impl Fixtures {
         self.terminals.iter().find(|t| t.tid == tid)
     }
 
+    /// A card of another organisation than CUP (it settles in the foreign block).
+    pub fn is_foreign_card(&self, name: &str) -> bool {
+        self.card(name).is_some_and(|c| c.card_org != "CUP")
+    }
+
     pub fn card(&self, name: &str) -> Option<&CardFixture> {
         self.cards.iter().find(|c| c.name == name)
     }

@@ -166,7 +166,8 @@ fn rig_and_capability_files_select_and_refuse() {
     let o = posconf(&["run", "--rig", remote.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("allow_remote"));
-    // A terminal without pre-auth: the pre-auth cases are skipped, naming what is missing.
+    // A terminal without pre-auth: the pre-auth cases are skipped, naming what is missing,
+    // though the case does not say `needs`: its pre_auth step implies it.
     let caps = write(
         &dir,
         "caps.yaml",
@@ -175,7 +176,7 @@ fn rig_and_capability_files_select_and_refuse() {
     let suite = write(
         &dir,
         "s.yaml",
-        "suite: t\ncases:\n  - id: pa\n    requirements: [\"7.1.5\"]\n    title: {zh: 预授权, en: pre-auth}\n    needs: [pre-auth]\n    steps:\n      - sign_in: {}\n      - pre_auth: {amount: 100}\n  - id: p\n    requirements: [\"7.1.2\"]\n    title: {zh: 消费, en: purchase}\n    steps:\n      - sign_in: {}\n      - purchase: {amount: 100}\n",
+        "suite: t\ncases:\n  - id: pa\n    requirements: [\"7.1.5\"]\n    title: {zh: 预授权, en: pre-auth}\n    steps:\n      - sign_in: {}\n      - pre_auth: {amount: 100}\n  - id: p\n    requirements: [\"7.1.2\"]\n    title: {zh: 消费, en: purchase}\n    steps:\n      - sign_in: {}\n      - purchase: {amount: 100}\n",
     );
     let o = posconf(&[
         "run",

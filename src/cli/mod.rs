@@ -545,16 +545,18 @@ pub fn main() -> i32 {
         } => {
             let run = || -> Result<(), String> {
                 let files = crate::suite::runner::suite_files(&paths).map_err(|e| e.to_string())?;
+                let fixtures = crate::fixtures::Fixtures::builtin().map_err(|e| e.to_string())?;
                 let mut covered = std::collections::BTreeSet::new();
                 for f in files {
                     let s = crate::suite::model::load(&f).map_err(|e| e.to_string())?;
                     for c in &s.cases {
                         covered.extend(c.requirements.iter().cloned());
                         if !coverage {
-                            let needs = if c.needs.is_empty() {
+                            let all = c.all_needs(&|name| fixtures.is_foreign_card(name));
+                            let needs = if all.is_empty() {
                                 String::new()
                             } else {
-                                format!("  (needs {})", c.needs.join(", "))
+                                format!("  (needs {})", all.join(", "))
                             };
                             println!(
                                 "{:<32} {:<28} {} / {}{needs}",

@@ -289,6 +289,75 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The fixture card the step uses, if any.
+    pub fn card(&self) -> Option<&str> {
+        match self {
+            Step::Purchase { card, .. }
+            | Step::Balance { card, .. }
+            | Step::VoidLast { card, .. }
+            | Step::RefundFirst { card, .. }
+            | Step::PreAuth { card, .. }
+            | Step::PreAuthVoidLast { card, .. }
+            | Step::CompletionLast { card, .. }
+            | Step::CompletionVoidLast { card, .. }
+            | Step::Offline { card, .. }
+            | Step::Void { card, .. }
+            | Step::Refund { card, .. }
+            | Step::PreAuthVoid { card, .. }
+            | Step::Completion { card, .. }
+            | Step::CompletionVoid { card, .. } => Some(card),
+            _ => None,
+        }
+    }
+
+    /// The terminal feature the step exercises (capability names of `suite::rig`).
+    fn feature(&self) -> Option<&'static str> {
+        use crate::host::behaviour::Action;
+        Some(match self {
+            Step::PreAuth { .. }
+            | Step::PreAuthVoid { .. }
+            | Step::PreAuthVoidLast { .. }
+            | Step::Completion { .. }
+            | Step::CompletionLast { .. }
+            | Step::CompletionVoid { .. }
+            | Step::CompletionVoidLast { .. } => "pre-auth",
+            Step::Offline { .. } => "offline",
+            Step::Adjust { tip, .. } | Step::AdjustFirst { tip, .. } if *tip > 0 => "tip",
+            Step::Adjust { .. } | Step::AdjustFirst { .. } => "adjust",
+            Step::TestMode { .. } => "test-state",
+            Step::DownloadParams { .. } => "param-download",
+            Step::UploadStatus { .. } => "status-upload",
+            Step::Lock | Step::Unlock { .. } => "lock",
+            Step::Host(b) if b.actions.contains(&Action::RequestParams) => "param-download",
+            Step::Host(b) if b.actions.contains(&Action::RequestStatus) => "status-upload",
+            _ => return None,
+        })
+    }
+}
+
+impl Case {
+    /// Everything the case needs: its explicit `needs` plus what its steps imply (pre-auth
+    /// steps need `pre-auth`, a tip adjust `tip` and `adjust`, a foreign card
+    /// `foreign-cards`...), so a capability file deselects them without each case saying so.
+    /// `foreign` tells whether a fixture card settles in the foreign block.
+    pub fn all_needs(&self, foreign: &dyn Fn(&str) -> bool) -> Vec<String> {
+        let mut out: std::collections::BTreeSet<String> = self.needs.iter().cloned().collect();
+        for step in &self.steps {
+            if let Some(f) = step.feature() {
+                out.insert(f.to_string());
+                if f == "tip" {
+                    out.insert("adjust".into());
+                }
+            }
+            if step.card().is_some_and(foreign) {
+                out.insert("foreign-cards".into());
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
 fn stored() -> String {
     "stored".into()
 }

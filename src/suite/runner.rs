@@ -165,12 +165,14 @@ pub struct RunSummary {
 }
 
 /// Why a case cannot run here (not applicable), or `None`.
-fn not_applicable(case: &Case, available: &BTreeSet<String>, rig: &Rig) -> Option<String> {
-    let missing: Vec<&String> = case
-        .needs
-        .iter()
-        .filter(|n| !available.contains(*n))
-        .collect();
+fn not_applicable(
+    case: &Case,
+    available: &BTreeSet<String>,
+    rig: &Rig,
+    fixtures: &Fixtures,
+) -> Option<String> {
+    let needs = case.all_needs(&|c| fixtures.is_foreign_card(c));
+    let missing: Vec<&String> = needs.iter().filter(|n| !available.contains(*n)).collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         return Some(format!(
@@ -513,7 +515,7 @@ pub fn run(
                 let Some(&(i, suite, case)) = queue.next() else {
                     break;
                 };
-                if let Some(why) = not_applicable(case, &available, &opts.rig) {
+                if let Some(why) = not_applicable(case, &available, &opts.rig, &fixtures) {
                     record(i, skipped(suite, case, why), &mut done);
                     continue;
                 }
