@@ -329,3 +329,47 @@ fn the_pboc_load_suite_covers_every_step_of_seed_003() {
         "{out}"
     );
 }
+
+#[test]
+fn continuing_cases_share_the_terminal_and_centre_of_the_case_before() {
+    let dir = tmp("chain");
+    let suite = write(
+        &dir,
+        "s.yaml",
+        "suite: chain\ncases:\n  - id: day1\n    requirements: [\"6.3.1.2\"]\n    title: {zh: 签到消费, en: sign in and buy}\n    steps:\n      - sign_in: {}\n      - purchase: {amount: 1000}\n  - id: day1-more\n    requirements: [\"7.1.2\"]\n    title: {zh: 继续消费, en: buy again without signing in}\n    continues: true\n    steps:\n      - purchase: {amount: 500}\n      - expect_message: {mti: \"0200\", fields: {\"60.2\": \"000001\"}}\n  - id: day1-settle\n    requirements: [\"6.3.2\"]\n    title: {zh: 结算, en: settle both}\n    continues: true\n    steps:\n      - settle: {}\n      - slip_contains: {text: \"借记 DEBIT      2 RMB 15.00\"}\n  - id: alone\n    requirements: [\"7.1.2\"]\n    title: {zh: 未签到, en: a fresh terminal is not signed in}\n    steps:\n      - purchase: {amount: 100, expect: refused}\n",
+    );
+    let o = posconf(&[
+        "run",
+        suite.to_str().unwrap(),
+        "--report-dir",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("4 passed, 0 failed"), "{out}");
+    // The continuation alone cannot run: its predecessor is not selected.
+    let o = posconf(&[
+        "run",
+        suite.to_str().unwrap(),
+        "--filter",
+        "day1-more",
+        "--report-dir",
+        dir.join("r2").to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("0 passed, 0 failed, 1 skipped"), "{out}");
+    let junit = std::fs::read_to_string(dir.join("r2/junit.xml")).unwrap();
+    assert!(
+        junit.contains("continues from case day1, which is not selected"),
+        "{junit}"
+    );
+    // A file cannot start with a continuation.
+    let bad = write(
+        &dir,
+        "bad.yaml",
+        "suite: b\ncases:\n  - id: x\n    requirements: [\"7.1.2\"]\n    title: {zh: a, en: b}\n    continues: true\n    steps:\n      - sign_in: {}\n",
+    );
+    let o = posconf(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -38,6 +38,12 @@ pub struct Case {
     /// Rules that must fire (negative cases); by default none may.
     #[serde(default)]
     pub expect_violations: Vec<String>,
+    /// Run on the terminal and centre the previous case of this file left (its batch, trace,
+    /// keys and journal), right after it, instead of a clean pair. Rules judge the case with
+    /// the whole chain as context. Only meaningful for the reference terminal: a real terminal
+    /// keeps its state across cases anyway.
+    #[serde(default)]
+    pub continues: bool,
     /// Reference-terminal fault switches for this case (`wrong_mac`, `skip_trace`...): negative
     /// cases that prove a rule fires. Ignored (case skipped) on a real terminal.
     #[serde(default)]

@@ -199,6 +199,60 @@ fn selected(case: &Case, filter: Option<&str>) -> bool {
     })
 }
 
+/// The terminal a case runs on, once the centre is known.
+enum Device2<'a> {
+    Fresh,
+    Sim(&'a mut SimTerminal<TcpLink>),
+    Serial(&'a mut SerialTerminal),
+}
+
+/// A reference terminal and centre kept for a chain of cases (`continues: true`).
+struct Chain {
+    host: HostHandle,
+    terminal: SimTerminal<TcpLink>,
+    /// The centre's record before the chain's first case: rules judge from here.
+    start: u64,
+}
+
+/// Which terminal a case runs on.
+enum Device<'a> {
+    /// The rig's: a fresh reference terminal, or a manual operator.
+    Fresh,
+    Serial(&'a mut SerialTerminal),
+    Chain(&'a mut Chain),
+}
+
+/// A reference terminal configured for the rig and the case's fault switches.
+fn sim_terminal(
+    rig: &Rig,
+    fixtures: &Fixtures,
+    case: &Case,
+    host: std::net::SocketAddr,
+) -> Result<SimTerminal<TcpLink>, RunError> {
+    let TerminalRig::Sim { faults } = &rig.terminal else {
+        return Err(RunError::Setup("not a reference-terminal rig".into()));
+    };
+    let kek = match fixtures
+        .terminal(&rig.host.terminal_id)
+        .map(|t| t.active_kek())
+    {
+        Some(Ok(k)) => k,
+        _ => {
+            return Err(RunError::Setup(format!(
+                "terminal {} missing from the fixtures",
+                rig.host.terminal_id
+            )))
+        }
+    };
+    let mut cfg = SimConfig::default_terminal(kek);
+    cfg.timeout = Duration::from_millis(800);
+    let mut names = faults.clone();
+    names.extend(case.sim_faults.iter().cloned());
+    cfg.faults = Faults::from_names(&names)
+        .map_err(|e| RunError::Setup(format!("case {}: {e}", case.id)))?;
+    Ok(SimTerminal::new(cfg, TcpLink::new(host, false)))
+}
+
 /// What every case of a run shares.
 struct RunEnv<'a> {
     fixtures: &'a Fixtures,
@@ -216,7 +270,7 @@ async fn run_case(
     case: &Case,
     operator: Option<&mut dyn Operator>,
     shared: Option<&HostHandle>,
-    serial: Option<&mut SerialTerminal>,
+    device: Device<'_>,
 ) -> Result<CaseResult, RunError> {
     let RunEnv {
         fixtures,
@@ -228,6 +282,15 @@ async fn run_case(
     let codec = crate::iso8583::cup_codec();
     // A reference terminal gets a fresh centre per case; a real terminal keeps one centre for
     // the run (its batch spans cases), and the case's records are the ones written during it.
+    let (mut device, shared, context) = match device {
+        Device::Chain(c) => {
+            let start = c.start;
+            let (host, terminal) = (&c.host, &mut c.terminal);
+            (Device2::Sim(terminal), Some(host), Some(start))
+        }
+        Device::Serial(t) => (Device2::Serial(t), shared, None),
+        Device::Fresh => (Device2::Fresh, shared, None),
+    };
     let own = match shared {
         Some(_) => None,
         None => Some(start_centre(rig, fixtures).await?),
@@ -237,6 +300,8 @@ async fn run_case(
     };
     let case_log = host.transcript.clone();
     let mark = case_log.last_seq();
+    // Rules see the chain so far (its sign-in, its batch); they report this case's part.
+    let context = context.unwrap_or(mark);
     let mut ctx = Ctx {
         fixtures,
         log: &case_log,
@@ -246,38 +311,21 @@ async fn run_case(
         operator,
         card: super::card_steps::CardBench::for_case(rig, case)?,
     };
-    let (steps, failures) = match &rig.terminal {
-        TerminalRig::Sim { faults } => {
-            let kek = match fixtures
-                .terminal(&rig.host.terminal_id)
-                .map(|t| t.active_kek())
-            {
-                Some(Ok(k)) => k,
-                _ => {
-                    return Err(RunError::Setup(format!(
-                        "terminal {} missing from the fixtures",
-                        rig.host.terminal_id
-                    )))
-                }
-            };
-            let mut cfg = SimConfig::default_terminal(kek);
-            cfg.timeout = Duration::from_millis(800);
-            let mut names = faults.clone();
-            names.extend(case.sim_faults.iter().cloned());
-            cfg.faults = Faults::from_names(&names)
-                .map_err(|e| RunError::Setup(format!("case {}: {e}", case.id)))?;
-            let mut t = SimTerminal::new(cfg, TcpLink::new(host.addr, false));
+    let (steps, failures) = match (&rig.terminal, &mut device) {
+        (_, Device2::Sim(t)) => run_steps(&mut **t, &case.steps, &mut ctx).await,
+        (TerminalRig::Sim { .. }, _) => {
+            let mut t = sim_terminal(rig, fixtures, case, host.addr)?;
             run_steps(&mut t, &case.steps, &mut ctx).await
         }
-        TerminalRig::Serial { .. } => {
-            let Some(t) = serial else {
+        (TerminalRig::Serial { .. }, dev) => {
+            let Device2::Serial(t) = dev else {
                 return Err(RunError::Setup(
                     "serial rig without an open automation link".into(),
                 ));
             };
-            run_steps(t, &case.steps, &mut ctx).await
+            run_steps(&mut **t, &case.steps, &mut ctx).await
         }
-        TerminalRig::Manual {} => {
+        (TerminalRig::Manual {}, _) => {
             let Some(op) = ctx.operator.take() else {
                 return Err(RunError::Rig(
                     "a manual rig needs an operator: run with --operator".into(),
@@ -291,6 +339,11 @@ async fn run_case(
     result.failures = failures;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let records: Vec<Record> = case_log.records_since(mark);
+    let judged: Vec<Record> = if context < mark {
+        case_log.records_since(context)
+    } else {
+        records.clone()
+    };
     if let Some(h) = own {
         h.shutdown().await;
     }
@@ -305,7 +358,11 @@ async fn run_case(
         renumber.insert(r.seq, new);
     }
     let mut report =
-        crate::checks::check(&crate::checks::Transcript::from_records(&records, &codec));
+        crate::checks::check(&crate::checks::Transcript::from_records(&judged, &codec));
+    // In a chain, earlier cases answered for their own records.
+    report
+        .violations
+        .retain(|v| context == mark || v.seq.is_none_or(|s| s > mark));
     for v in &mut report.violations {
         v.seq = v.seq.and_then(|s| renumber.get(&s).copied());
     }
@@ -338,6 +395,55 @@ async fn run_case(
     }
     result.duration = start.elapsed();
     Ok(result)
+}
+
+/// Run a unit on the reference terminal: one case on a fresh pair, or a chain of cases on one
+/// terminal and centre, in order.
+async fn run_unit(
+    env: &RunEnv<'_>,
+    unit: Vec<(usize, &str, &Case)>,
+) -> Vec<(usize, Result<CaseResult, RunError>)> {
+    let mut out = Vec::new();
+    let Some(&(i0, suite0, head)) = unit.first() else {
+        return out;
+    };
+    if unit.len() == 1 {
+        out.push((
+            i0,
+            run_case(env, suite0, head, None, None, Device::Fresh).await,
+        ));
+        return out;
+    }
+    let host = match start_centre(env.rig, env.fixtures).await {
+        Ok(h) => h,
+        Err(e) => {
+            out.push((i0, Err(e)));
+            return out;
+        }
+    };
+    let terminal = match sim_terminal(env.rig, env.fixtures, head, host.addr) {
+        Ok(t) => t,
+        Err(e) => {
+            out.push((i0, Err(e)));
+            return out;
+        }
+    };
+    let start = host.transcript.last_seq();
+    let mut chain = Chain {
+        host,
+        terminal,
+        start,
+    };
+    for (i, suite, case) in unit {
+        let r = run_case(env, suite, case, None, None, Device::Chain(&mut chain)).await;
+        let failed = r.is_err();
+        out.push((i, r));
+        if failed {
+            break;
+        }
+    }
+    chain.host.shutdown().await;
+    out
 }
 
 fn new_centre(fixtures: &Fixtures) -> Result<Centre, RunError> {
@@ -390,6 +496,13 @@ pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<(PathBuf, SuiteFile)>, RunEr
             }
             super::rig::check_needs(&format!("{} case {}", f.display(), c.id), &c.needs)
                 .map_err(|e| RunError::Setup(e.to_string()))?;
+            if c.continues && (std::ptr::eq(c, &s.cases[0]) || !c.sim_faults.is_empty()) {
+                return Err(RunError::Setup(format!(
+                    "{} case {}: `continues` needs a case before it in the file and takes that case's terminal (no sim_faults of its own)",
+                    f.display(),
+                    c.id
+                )));
+            }
             if let Err(e) = Faults::from_names(&c.sim_faults) {
                 return Err(RunError::Setup(format!(
                     "{} case {}: {e}",
@@ -438,12 +551,42 @@ pub fn run(
     let rt = tokio::runtime::Runtime::new().map_err(|e| RunError::Setup(e.to_string()))?;
 
     // (order, suite, case) of every selected case.
-    let mut todo: Vec<(usize, &str, &Case)> = Vec::new();
+    // Units of work: a case and the cases that continue from it (`continues: true`), which
+    // run after it on the same reference terminal and centre. A continuing case whose
+    // predecessor is not selected cannot run.
+    let parallel = opts.rig.is_sim() && !opts.operator;
+    let mut units: Vec<Vec<(usize, &str, &Case)>> = Vec::new();
+    let mut orphans: Vec<(usize, &str, &Case, String)> = Vec::new();
+    let mut n = 0usize;
     for (_, suite) in &suites {
-        for case in &suite.cases {
-            if selected(case, opts.filter.as_deref()) {
-                todo.push((todo.len(), suite.suite.as_str(), case));
+        let mut prev_selected = false;
+        for (ci, case) in suite.cases.iter().enumerate() {
+            if !selected(case, opts.filter.as_deref()) {
+                prev_selected = false;
+                continue;
             }
+            let item = (n, suite.suite.as_str(), case);
+            n += 1;
+            match (case.continues && parallel, prev_selected, units.last_mut()) {
+                (true, true, Some(unit)) => unit.push(item),
+                (true, _, _) => {
+                    let prev = ci
+                        .checked_sub(1)
+                        .and_then(|p| suite.cases.get(p))
+                        .map(|c| c.id.as_str())
+                        .unwrap_or("(none)");
+                    orphans.push((
+                        item.0,
+                        item.1,
+                        case,
+                        format!("continues from case {prev}, which is not selected"),
+                    ));
+                    prev_selected = false;
+                    continue;
+                }
+                _ => units.push(vec![item]),
+            }
+            prev_selected = true;
         }
     }
     let junit = opts.report_dir.join("junit.xml");
@@ -508,52 +651,59 @@ pub fn run(
             rig: &opts.rig,
             writer: &writer,
         };
-        let mut queue = todo.iter();
+        for (i, suite, case, why) in orphans.drain(..) {
+            record(i, skipped(suite, case, why), &mut done);
+        }
+        let mut queue = units.iter();
         let mut running = futures::stream::FuturesUnordered::new();
         loop {
             while running.len() < jobs {
-                let Some(&(i, suite, case)) = queue.next() else {
+                let Some(unit) = queue.next() else {
                     break;
                 };
-                if let Some(why) = not_applicable(case, &available, &opts.rig, &fixtures) {
-                    record(i, skipped(suite, case, why), &mut done);
+                // A unit runs up to its first case that does not apply; the rest of a chain
+                // depends on it and is skipped too.
+                let mut runnable = Vec::new();
+                let mut blocked: Option<String> = None;
+                for &(i, suite, case) in unit {
+                    if let Some(why) = blocked.as_ref() {
+                        record(i, skipped(suite, case, why.clone()), &mut done);
+                    } else if let Some(why) = not_applicable(case, &available, &opts.rig, &fixtures)
+                    {
+                        blocked = Some(format!(
+                            "continues from case {}, which was skipped",
+                            case.id
+                        ));
+                        record(i, skipped(suite, case, why), &mut done);
+                    } else {
+                        runnable.push((i, suite, case));
+                    }
+                }
+                if runnable.is_empty() {
                     continue;
                 }
                 if parallel {
-                    let fx = &fixtures;
-                    let w = &writer;
-                    let rig = &opts.rig;
-                    running.push(Box::pin(async move {
-                        (
-                            i,
-                            run_case(
-                                &RunEnv {
-                                    fixtures: fx,
-                                    rig,
-                                    writer: w,
-                                },
-                                suite,
-                                case,
-                                None,
-                                None,
-                                None,
-                            )
-                            .await,
-                        )
-                    })
+                    let env = &env;
+                    running.push(Box::pin(async move { run_unit(env, runnable).await })
                         as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>);
                 } else {
                     // One at a time, so the operator can be lent to the case.
-                    let op = operator.as_mut().map(|o| o as &mut dyn Operator);
-                    let r = tokio::select! {
-                        r = run_case(&env, suite, case, op, shared.as_ref(), serial.as_mut()) => r,
-                        _ = &mut ctrl_c => return true,
-                    };
-                    match r {
-                        Ok(r) => record(i, r, &mut done),
-                        Err(e) => {
-                            fatal = Some(e);
-                            return false;
+                    for (i, suite, case) in runnable {
+                        let op = operator.as_mut().map(|o| o as &mut dyn Operator);
+                        let device = match serial.as_mut() {
+                            Some(t) => Device::Serial(t),
+                            None => Device::Fresh,
+                        };
+                        let r = tokio::select! {
+                            r = run_case(&env, suite, case, op, shared.as_ref(), device) => r,
+                            _ = &mut ctrl_c => return true,
+                        };
+                        match r {
+                            Ok(r) => record(i, r, &mut done),
+                            Err(e) => {
+                                fatal = Some(e);
+                                return false;
+                            }
                         }
                     }
                 }
@@ -565,11 +715,13 @@ pub fn run(
                 continue;
             }
             tokio::select! {
-                Some((i, r)) = running.next() => match r {
-                    Ok(r) => record(i, r, &mut done),
-                    Err(e) => {
-                        fatal = Some(e);
-                        return false;
+                Some(out) = running.next() => for (i, r) in out {
+                    match r {
+                        Ok(r) => record(i, r, &mut done),
+                        Err(e) => {
+                            fatal = Some(e);
+                            return false;
+                        }
                     }
                 },
                 _ = &mut ctrl_c => return true,
