@@ -397,6 +397,44 @@ async fn run_case(
     Ok(result)
 }
 
+/// [`run_unit`], with a panic (a bug in posconf, never the terminal's bytes) turned into a
+/// failed case naming it, so the run goes on and its reports are written.
+async fn guarded_unit(
+    env: &RunEnv<'_>,
+    unit: Vec<(usize, &str, &Case)>,
+) -> Vec<(usize, Result<CaseResult, RunError>)> {
+    let ids = unit.clone();
+    guarded(run_unit(env, unit), ids).await
+}
+
+async fn guarded<F>(
+    fut: F,
+    ids: Vec<(usize, &str, &Case)>,
+) -> Vec<(usize, Result<CaseResult, RunError>)>
+where
+    F: std::future::Future<Output = Vec<(usize, Result<CaseResult, RunError>)>>,
+{
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(out) => out,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            ids.into_iter()
+                .map(|(i, suite, case)| {
+                    let mut r = CaseResult::new(suite, case);
+                    r.failures
+                        .push(format!("internal error in posconf (please report): {why}"));
+                    (i, Ok(r))
+                })
+                .collect()
+        }
+    }
+}
+
 /// Run a unit on the reference terminal: one case on a fresh pair, or a chain of cases on one
 /// terminal and centre, in order.
 async fn run_unit(
@@ -684,7 +722,7 @@ pub fn run(
                 }
                 if parallel {
                     let env = &env;
-                    running.push(Box::pin(async move { run_unit(env, runnable).await })
+                    running.push(Box::pin(async move { guarded_unit(env, runnable).await })
                         as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>);
                 } else {
                     // One at a time, so the operator can be lent to the case.
@@ -694,15 +732,23 @@ pub fn run(
                             Some(t) => Device::Serial(t),
                             None => Device::Fresh,
                         };
-                        let r = tokio::select! {
-                            r = run_case(&env, suite, case, op, shared.as_ref(), device) => r,
+                        let one = async {
+                            vec![(
+                                i,
+                                run_case(&env, suite, case, op, shared.as_ref(), device).await,
+                            )]
+                        };
+                        let out = tokio::select! {
+                            out = guarded(one, vec![(i, suite, case)]) => out,
                             _ = &mut ctrl_c => return true,
                         };
-                        match r {
-                            Ok(r) => record(i, r, &mut done),
-                            Err(e) => {
-                                fatal = Some(e);
-                                return false;
+                        for (i, r) in out {
+                            match r {
+                                Ok(r) => record(i, r, &mut done),
+                                Err(e) => {
+                                    fatal = Some(e);
+                                    return false;
+                                }
                             }
                         }
                     }
@@ -776,4 +822,35 @@ fn write_junit_refs(results: &[&CaseResult], path: &Path) -> Result<(), RunError
     rb.build()
         .write_xml(file)
         .map_err(|e| RunError::Setup(format!("junit: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_case_becomes_a_failed_result_not_a_dead_run() {
+        let suite: SuiteFile = crate::yaml::from_str(
+            "suite: s\ncases:\n  - id: a\n    requirements: [\"7.1.2\"]\n    title: {zh: a, en: b}\n    steps:\n      - sign_in: {}\n",
+            "s.yaml",
+        )
+        .unwrap();
+        let case = &suite.cases[0];
+        let out = guarded(
+            async {
+                panic!("boom at field 60");
+            },
+            vec![(7, "s", case)],
+        )
+        .await;
+        assert_eq!(out.len(), 1);
+        let (i, r) = &out[0];
+        assert_eq!(*i, 7);
+        let r = r.as_ref().unwrap();
+        assert!(!r.passed());
+        assert!(
+            r.failures[0].contains("internal error in posconf")
+                && r.failures[0].contains("boom at field 60")
+        );
+    }
 }
