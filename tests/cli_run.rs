@@ -347,6 +347,33 @@ fn continuing_cases_share_the_terminal_and_centre_of_the_case_before() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("4 passed, 0 failed"), "{out}");
+    // The same chain when cases run one at a time: an operator present, or a fixed centre port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fixed = write(
+        &dir,
+        "fixed.yaml",
+        &format!("host: {{listen: \"127.0.0.1:{port}\"}}\n"),
+    );
+    for extra in [vec!["--operator"], vec!["--rig", fixed.to_str().unwrap()]] {
+        let mut args = vec![
+            "run",
+            suite.to_str().unwrap(),
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(extra.iter().copied());
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_posconf"))
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("4 passed, 0 failed"), "{extra:?}: {out}");
+    }
     // The continuation alone cannot run: its predecessor is not selected.
     let o = posconf(&[
         "run",

@@ -543,7 +543,7 @@ async fn lock_and_a_slip_missing_its_voucher() {
         .unwrap();
     t.sign_in().await.unwrap();
     let card = good_card();
-    Terminal::lock(&mut t);
+    Terminal::lock(&mut t).unwrap();
     assert!(matches!(
         Terminal::purchase(&mut t, &card, 100).await,
         Err(TerminalError::Refused(_))

@@ -15,25 +15,36 @@ use crate::iso8583::Codec;
 use crate::terminal::{CardInput, Outcome, Terminal, TerminalError};
 use crate::transcript::{Record, TranscriptWriter};
 
+/// The operator cannot answer any more (the console closed): the run cannot go on, and no
+/// step may pass for want of an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("no operator answer: the console closed")]
+pub struct OperatorGone;
+
 /// Somebody at the bench who can do and observe what the harness cannot.
 pub trait Operator: Send {
     /// Show the instruction; return the operator's answer (`yes`, `no`, a code, a text).
-    fn ask(&mut self, zh: &str, en: &str) -> String;
+    fn ask(&mut self, zh: &str, en: &str) -> Result<String, OperatorGone>;
 }
 
 /// An operator at this terminal's keyboard (stdin/stdout).
 pub struct ConsoleOperator;
 
 impl Operator for ConsoleOperator {
-    fn ask(&mut self, zh: &str, en: &str) -> String {
+    fn ask(&mut self, zh: &str, en: &str) -> Result<String, OperatorGone> {
         use std::io::{BufRead, Write};
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "\n>>> OPERATOR: {zh}\n>>>           {en}");
-        let _ = write!(out, ">>> answer (yes/no or text): ");
-        let _ = out.flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        line.trim().to_string()
+        loop {
+            let _ = write!(out, ">>> answer (yes/no or text): ");
+            let _ = out.flush();
+            let mut line = String::new();
+            match std::io::stdin().lock().read_line(&mut line) {
+                Ok(0) | Err(_) => return Err(OperatorGone),
+                Ok(_) if line.trim().is_empty() => continue,
+                Ok(_) => return Ok(line.trim().to_string()),
+            }
+        }
     }
 }
 
@@ -91,7 +102,17 @@ fn card(fixtures: &Fixtures, name: &str, pin: Option<&String>) -> Result<CardInp
 fn code_of(r: Result<Outcome, TerminalError>) -> String {
     match r {
         Ok(o) => o.code.unwrap_or_else(|| "no answer".into()),
-        Err(e) => format!("refused ({e})"),
+        Err(e) => refusal(&e),
+    }
+}
+
+/// How a terminal error reads in a step result: the terminal's own refusals match `refused`;
+/// an internal or link fault (a dead automation link, an operator who is gone) is an `error`,
+/// which no expectation accepts, so it can never pass as a conformant refusal.
+fn refusal(e: &TerminalError) -> String {
+    match e {
+        TerminalError::Internal(_) => format!("error ({e})"),
+        _ => format!("refused ({e})"),
     }
 }
 
@@ -240,14 +261,11 @@ pub async fn run_steps<T: Terminal>(
             Step::Prompt { zh, en, expect } => Err((
                 "prompt",
                 match ctx.operator.as_deref_mut() {
-                    Some(op) => {
-                        let a = op.ask(zh, en);
-                        if a.eq_ignore_ascii_case(expect) {
-                            Ok(a)
-                        } else {
-                            Err(format!("operator answered {a:?}, expected {expect:?}"))
-                        }
-                    }
+                    Some(op) => match op.ask(zh, en) {
+                        Ok(a) if a.eq_ignore_ascii_case(expect) => Ok(a),
+                        Ok(a) => Err(format!("operator answered {a:?}, expected {expect:?}")),
+                        Err(e) => Err(e.to_string()),
+                    },
                     None => Err("no operator present".into()),
                 },
             )),
@@ -500,7 +518,7 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
         Step::Settle { expect } => {
             let got = match t.settle().await {
                 Ok((a, b)) => format!("{a}{b}"),
-                Err(e) => format!("refused ({e})"),
+                Err(e) => refusal(&e),
             };
             ("settle", got, expect.clone(), None)
         }
@@ -640,7 +658,7 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
             Ok(ci) => {
                 let got = match t.offline_settlement(&ci, *amount, auth_code).await {
                     Ok(_) => "stored".to_string(),
-                    Err(e) => format!("refused ({e})"),
+                    Err(e) => refusal(&e),
                 };
                 ("offline", got, expect.clone(), None)
             }
@@ -684,26 +702,32 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
             ("reprint", got.into(), "printed".into(), None)
         }
         Step::Lock => {
-            t.lock();
-            ("lock", "locked".into(), "locked".into(), None)
+            let got = match t.lock() {
+                Ok(()) => "locked".to_string(),
+                Err(e) => refusal(&e),
+            };
+            ("lock", got, "locked".into(), None)
         }
         Step::Unlock { password, expect } => {
             let got = match t.unlock(password) {
                 Ok(()) => "unlocked".to_string(),
-                Err(e) => format!("refused ({e})"),
+                Err(e) => refusal(&e),
             };
             ("unlock", got, expect.clone(), None)
         }
         Step::TestMode { on, expect } => {
             let got = match t.set_test_mode(*on) {
                 Ok(()) => "ok".to_string(),
-                Err(e) => format!("refused ({e})"),
+                Err(e) => refusal(&e),
             };
             ("test_mode", got, expect.clone(), None)
         }
         Step::PowerCycle => {
-            let _ = t.power_on().await;
-            ("power_cycle", "restarted".into(), "restarted".into(), None)
+            let got = match t.power_on().await {
+                Ok(_) => "restarted".to_string(),
+                Err(e) => refusal(&e),
+            };
+            ("power_cycle", got, "restarted".into(), None)
         }
         Step::OperatorSignIn {
             code,
@@ -712,7 +736,7 @@ async fn action<T: Terminal>(t: &mut T, step: &Step, ctx: &Ctx<'_, '_>, st: &Sta
         } => {
             let got = match t.operator_sign_in(code, password).await {
                 Ok(_) => "00".to_string(),
-                Err(e) => format!("refused ({e})"),
+                Err(e) => refusal(&e),
             };
             ("operator_sign_in", got, expect.clone(), None)
         }
@@ -747,7 +771,7 @@ async fn adjust<T: Terminal>(
 ) -> Action {
     let got = match t.adjust(voucher, amount, tip).await {
         Ok(_) => "stored".to_string(),
-        Err(e) => format!("refused ({e})"),
+        Err(e) => refusal(&e),
     };
     (what, got, expect.to_string(), None)
 }

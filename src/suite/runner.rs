@@ -592,7 +592,13 @@ pub fn run(
     // Units of work: a case and the cases that continue from it (`continues: true`), which
     // run after it on the same reference terminal and centre. A continuing case whose
     // predecessor is not selected cannot run.
-    let parallel = opts.rig.is_sim() && !opts.operator;
+    // Reference-terminal units run concurrently, each on its own centre and terminal; an
+    // operator, a shared card reader or a fixed centre port means one at a time.
+    let fixed_port = opts.rig.listen_addr().is_ok_and(|a| a.port() != 0);
+    let parallel = opts.rig.is_sim()
+        && !opts.operator
+        && !super::card_steps::shared_card(&opts.rig)
+        && !fixed_port;
     let mut units: Vec<Vec<(usize, &str, &Case)>> = Vec::new();
     let mut orphans: Vec<(usize, &str, &Case, String)> = Vec::new();
     let mut n = 0usize;
@@ -605,7 +611,7 @@ pub fn run(
             }
             let item = (n, suite.suite.as_str(), case);
             n += 1;
-            match (case.continues && parallel, prev_selected, units.last_mut()) {
+            match (case.continues, prev_selected, units.last_mut()) {
                 (true, true, Some(unit)) => unit.push(item),
                 (true, _, _) => {
                     let prev = ci
@@ -633,10 +639,6 @@ pub fn run(
     let interrupted = rt.block_on(async {
         use futures::StreamExt;
         let mut operator = opts.operator.then_some(ConsoleOperator);
-        // Sim cases run concurrently (each has its own centre and terminal); a real terminal
-        // or an operator takes one case at a time against one centre.
-        let parallel =
-            opts.rig.is_sim() && !opts.operator && !super::card_steps::shared_card(&opts.rig);
         let shared = if opts.rig.is_sim() {
             None
         } else {
@@ -725,12 +727,35 @@ pub fn run(
                     running.push(Box::pin(async move { guarded_unit(env, runnable).await })
                         as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>);
                 } else {
-                    // One at a time, so the operator can be lent to the case.
+                    // One at a time, so the operator can be lent to the case. A chain on the
+                    // reference terminal keeps its terminal and centre from case to case.
+                    let mut chain = None;
+                    if opts.rig.is_sim() && runnable.len() > 1 {
+                        let head = runnable[0].2;
+                        let made = match start_centre(&opts.rig, &fixtures).await {
+                            Ok(host) => sim_terminal(&opts.rig, &fixtures, head, host.addr).map(
+                                |terminal| Chain {
+                                    start: host.transcript.last_seq(),
+                                    host,
+                                    terminal,
+                                },
+                            ),
+                            Err(e) => Err(e),
+                        };
+                        match made {
+                            Ok(c) => chain = Some(c),
+                            Err(e) => {
+                                fatal = Some(e);
+                                return false;
+                            }
+                        }
+                    }
                     for (i, suite, case) in runnable {
                         let op = operator.as_mut().map(|o| o as &mut dyn Operator);
-                        let device = match serial.as_mut() {
-                            Some(t) => Device::Serial(t),
-                            None => Device::Fresh,
+                        let device = match (serial.as_mut(), chain.as_mut()) {
+                            (Some(t), _) => Device::Serial(t),
+                            (None, Some(c)) => Device::Chain(c),
+                            (None, None) => Device::Fresh,
                         };
                         let one = async {
                             vec![(
@@ -751,6 +776,9 @@ pub fn run(
                                 }
                             }
                         }
+                    }
+                    if let Some(c) = chain {
+                        c.host.shutdown().await;
                     }
                 }
             }

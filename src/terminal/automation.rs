@@ -471,8 +471,13 @@ impl Terminal for SerialTerminal {
     async fn download_parameters(&mut self) -> Result<Outcome, TerminalError> {
         self.outcome(Command::DownloadParams).await
     }
-    fn lock(&mut self) {
-        let _ = tokio::task::block_in_place(|| self.call_blocking(Command::Lock));
+    fn lock(&mut self) -> Result<(), TerminalError> {
+        let r = tokio::task::block_in_place(|| self.call_blocking(Command::Lock))?;
+        if r.ok {
+            Ok(())
+        } else {
+            Err(TerminalError::Refused(r.error.unwrap_or_default()))
+        }
     }
     fn unlock(&mut self, password: &str) -> Result<(), TerminalError> {
         let r = tokio::task::block_in_place(|| {
@@ -598,10 +603,7 @@ async fn execute<L: HostLink>(t: &mut SimTerminal<L>, command: Command) -> Reply
         } => done(Terminal::adjust(t, &voucher, amount, tip).await),
         Command::DownloadParams => done(Terminal::download_parameters(t).await),
         Command::UploadStatus => done(Terminal::upload_status(t).await),
-        Command::Lock => {
-            Terminal::lock(t);
-            unit(Ok(()))
-        }
+        Command::Lock => unit(Terminal::lock(t)),
         Command::Unlock { password } => unit(Terminal::unlock(t, &password)),
         Command::Reprint => done(Terminal::reprint(t).await),
         Command::Display => unit(Ok(())),

@@ -6,7 +6,12 @@ use std::net::SocketAddr;
 
 use super::{CardInput, Outcome, Terminal, TerminalError};
 use crate::iso8583::mask::mask_pan;
-use crate::suite::exec::Operator;
+use crate::suite::exec::{Operator, OperatorGone};
+
+/// The operator is gone: an error no step accepts (never a conformant refusal).
+fn gone(e: OperatorGone) -> TerminalError {
+    TerminalError::Internal(e.to_string())
+}
 
 pub struct ManualTerminal<'a> {
     op: &'a mut dyn Operator,
@@ -29,24 +34,29 @@ impl<'a> ManualTerminal<'a> {
     fn act(&mut self, zh: String, en: String) -> Result<Outcome, TerminalError> {
         if !self.told_host {
             self.told_host = true;
-            let _ = self.op.ask(
-                &format!("请将终端主机地址设为 {}", self.host),
-                &format!(
-                    "point the terminal at the centre {} and answer yes",
-                    self.host
-                ),
-            );
+            self.op
+                .ask(
+                    &format!("请将终端主机地址设为 {}", self.host),
+                    &format!(
+                        "point the terminal at the centre {} and answer yes",
+                        self.host
+                    ),
+                )
+                .map_err(gone)?;
         }
-        let a = self.op.ask(
-            &format!("{zh}；输入终端显示的应答码(无应答输入 none，终端拒绝输入 refused)"),
-            &format!("{en}; type the response code shown (none = no answer, refused = the terminal refused)"),
-        );
+        let a = self
+            .op
+            .ask(
+                &format!("{zh}；输入终端显示的应答码(无应答输入 none，终端拒绝输入 refused)"),
+                &format!("{en}; type the response code shown (none = no answer, refused = the terminal refused)"),
+            )
+            .map_err(gone)?;
         self.display = a.clone();
-        match a.as_str() {
+        match a.to_ascii_lowercase().as_str() {
             "refused" => Err(TerminalError::Refused(
                 "the operator reported a refusal".into(),
             )),
-            "none" | "" => Ok(Outcome {
+            "none" => Ok(Outcome {
                 code: None,
                 display: a,
             }),
@@ -58,7 +68,7 @@ impl<'a> ManualTerminal<'a> {
     }
 
     fn yes(&mut self, zh: &str, en: &str) -> Result<(), TerminalError> {
-        let a = self.op.ask(zh, en);
+        let a = self.op.ask(zh, en).map_err(gone)?;
         if a.eq_ignore_ascii_case("yes") || a.eq_ignore_ascii_case("y") {
             Ok(())
         } else {
@@ -202,7 +212,7 @@ impl Terminal for ManualTerminal<'_> {
         let a = self.op.ask(
             "执行结算；输入内卡和外卡对帐结果(1平 2不平 3出错)，如 11",
             "settle; type the RMB and foreign reconciliation results (1 balanced, 2 unbalanced, 3 error), e.g. 11",
-        );
+        ).map_err(gone)?;
         let mut c = a.chars();
         match (c.next(), c.next()) {
             (Some(x), Some(y)) => Ok((x, y)),
@@ -270,8 +280,11 @@ impl Terminal for ManualTerminal<'_> {
     async fn download_parameters(&mut self) -> Result<Outcome, TerminalError> {
         self.act("执行参数下载".into(), "download parameters".into())
     }
-    fn lock(&mut self) {
-        let _ = self.op.ask("锁定终端", "lock the terminal");
+    fn lock(&mut self) -> Result<(), TerminalError> {
+        self.yes(
+            "锁定终端，完成后输入 yes",
+            "lock the terminal, then answer yes",
+        )
     }
     fn unlock(&mut self, password: &str) -> Result<(), TerminalError> {
         self.yes(
@@ -313,9 +326,12 @@ mod tests {
     }
 
     impl Operator for Scripted {
-        fn ask(&mut self, zh: &str, en: &str) -> String {
+        fn ask(&mut self, zh: &str, en: &str) -> Result<String, OperatorGone> {
             self.asked.push(format!("{zh} | {en}"));
-            self.answers.pop_front().unwrap_or("").to_string()
+            self.answers
+                .pop_front()
+                .map(str::to_string)
+                .ok_or(OperatorGone)
         }
     }
 
@@ -346,6 +362,11 @@ mod tests {
         assert!(matches!(t.sign_off().await, Err(TerminalError::Refused(_))));
         assert_eq!(t.settle().await.unwrap(), ('2', '1'));
         t.set_test_mode(true).unwrap();
+        // The console closed: an error, never an answer a step could accept.
+        assert!(matches!(
+            t.purchase(&card(), 100).await,
+            Err(TerminalError::Internal(_))
+        ));
         drop(t);
         assert!(
             op.asked[0].contains("127.0.0.1:8000"),

@@ -105,7 +105,7 @@ pub trait Terminal {
     /// Parameter download (0800, 60.3 = 360).
     async fn download_parameters(&mut self) -> Result<Outcome, TerminalError>;
     /// Lock the terminal (seed 6.1.4.4); the operator's or a supervisor's password unlocks it.
-    fn lock(&mut self);
+    fn lock(&mut self) -> Result<(), TerminalError>;
     fn unlock(&mut self, password: &str) -> Result<(), TerminalError>;
     /// What the screen shows now.
     fn read_display(&self) -> String;

@@ -1758,9 +1758,10 @@ impl<L: HostLink> Terminal for SimTerminal<L> {
         SimTerminal::download_parameters(self).await
     }
 
-    fn lock(&mut self) {
+    fn lock(&mut self) -> Result<(), TerminalError> {
         self.locked = true;
         self.display = "终端已锁定".into();
+        Ok(())
     }
 
     fn unlock(&mut self, password: &str) -> Result<(), TerminalError> {
