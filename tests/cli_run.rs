@@ -148,6 +148,10 @@ fn rig_and_capability_files_select_and_refuse() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("/dev/posconf-no-such-port"), "{err}");
+    // A filter that selects nothing is an error, not a green run.
+    let o = posconf(&["run", "suites/cup-direct", "--filter", "7.1.99-typo"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no case selected"));
     // A typo in a rig file: exit 2 with file, line and key.
     let bad = write(
         &dir,

@@ -168,6 +168,17 @@ pub fn violation(
 /// Fill each violation's `raw` with the bytes of its field, masked like `posconf decode`
 /// (PAN, tracks, PIN block) unless `reveal`.
 pub fn attach_bytes(report: &mut Report, t: &Transcript, codec: &Codec, reveal: bool) {
+    if !reveal {
+        // Expected/found may quote a PAN (a slip's card number, a field value).
+        for v in &mut report.violations {
+            for text in [&mut v.expected, &mut v.found] {
+                if let Some(t) = text.as_mut() {
+                    *t = crate::iso8583::mask::mask_digit_runs(t);
+                }
+            }
+            v.message = crate::iso8583::mask::mask_digit_runs(&v.message);
+        }
+    }
     for v in &mut report.violations {
         let (Some(seq), Some(field)) = (v.seq, v.field.as_deref()) else {
             continue;

@@ -1002,6 +1002,16 @@ fn cmd_run(a: RunArgs) -> i32 {
     };
     let started = std::time::Instant::now();
     match run(&a.paths, &opts, &mut progress) {
+        Ok(summary) if summary.results.is_empty() && !summary.interrupted => {
+            eprintln!(
+                "posconf run: no case selected{} — nothing was tested",
+                opts.filter
+                    .as_deref()
+                    .map(|f| format!(" (no case id or requirement matches --filter {f})"))
+                    .unwrap_or_default()
+            );
+            2
+        }
         Ok(summary) => {
             let results = &summary.results;
             let failed = results

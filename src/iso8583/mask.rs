@@ -31,6 +31,41 @@ pub fn mask_track(track: &str) -> String {
     }
 }
 
+/// A field's value for display by its id (`"35"`, `"60.2"`), masked per the dialect's
+/// declared sensitivity of the (parent) field.
+pub fn mask_by_id(dialect: &super::spec::Dialect, id: &str, value: &str) -> String {
+    let number: Option<u8> = id.split('.').next().and_then(|n| n.parse().ok());
+    match number.and_then(|n| dialect.field(n)) {
+        Some(spec) => mask_value(spec, value),
+        None => value.to_string(),
+    }
+}
+
+/// Free text (a failure line, a slip element) with every run of 13 to 19 digits masked like a
+/// PAN: the safety net for text built from values whose field is not known any more.
+pub fn mask_digit_runs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if (13..=19).contains(&run.len()) {
+            out.push_str(&mask_pan(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// The display value of a field, masked per its declared sensitivity.
 pub fn mask_value(spec: &FieldSpec, value: &str) -> String {
     match spec.sensitivity {
@@ -101,5 +136,22 @@ mod tests {
             mask_raw(f52, "4AF9E141A5EE0E3B", 0, "x"),
             "****************"
         );
+    }
+}
+
+#[cfg(test)]
+mod digit_run_tests {
+    use super::*;
+
+    #[test]
+    fn digit_runs_of_pan_length_are_masked_and_shorter_numbers_kept() {
+        assert_eq!(
+            mask_digit_runs("found \"6225881234567890=2512201\" amount 000000000100"),
+            "found \"622588******7890=2512201\" amount 000000000100"
+        );
+        let d = crate::iso8583::cup_codec().dialect;
+        assert_eq!(mask_by_id(d, "2", "6225881234567890"), "622588******7890");
+        assert_eq!(mask_by_id(d, "52", "892831C93580F022"), "****************");
+        assert_eq!(mask_by_id(d, "60.2", "000001"), "000001");
     }
 }

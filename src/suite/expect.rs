@@ -140,12 +140,16 @@ impl MessageExpect {
         for (field, matcher) in &self.fields {
             let found = m.fields.get(field).map(String::as_str);
             if let Err(want) = matcher.matches(found, vars) {
+                // Failure text reaches the console and junit.xml: sensitive values masked.
+                let dialect = crate::iso8583::cup_codec().dialect;
+                let shown = |v: &str| crate::iso8583::mask::mask_by_id(dialect, field, v);
                 errors.push(format!(
-                    "{} trace {} field {field}: expected {want}, found {}",
+                    "{} trace {} field {field}: expected {}, found {}",
                     m.mti,
                     m.stan.as_deref().unwrap_or("-"),
+                    crate::iso8583::mask::mask_digit_runs(&want),
                     found
-                        .map(|f| format!("{f:?}"))
+                        .map(|f| format!("{:?}", shown(f)))
                         .unwrap_or_else(|| "absent".into())
                 ));
             }

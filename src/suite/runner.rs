@@ -376,17 +376,20 @@ async fn run_case(
         if case.expect_violations.iter().any(|e| e == v.rule) {
             continue;
         }
-        result.failures.push(format!(
-            "{} [{}] {} trace {} field {}: expected {}, found {} — {}",
-            v.requirement,
-            v.rule,
-            v.mti.as_deref().unwrap_or("-"),
-            v.stan.as_deref().unwrap_or("-"),
-            v.field.as_deref().unwrap_or("-"),
-            v.expected.as_deref().unwrap_or("-"),
-            v.found.as_deref().unwrap_or("-"),
-            v.message
-        ));
+        // Failure lines reach the console and junit.xml: PAN-length digit runs are masked.
+        result
+            .failures
+            .push(crate::iso8583::mask::mask_digit_runs(&format!(
+                "{} [{}] {} trace {} field {}: expected {}, found {} — {}",
+                v.requirement,
+                v.rule,
+                v.mti.as_deref().unwrap_or("-"),
+                v.stan.as_deref().unwrap_or("-"),
+                v.field.as_deref().unwrap_or("-"),
+                v.expected.as_deref().unwrap_or("-"),
+                v.found.as_deref().unwrap_or("-"),
+                v.message
+            )));
     }
     for e in expected {
         result
