@@ -547,3 +547,38 @@ fn headless_chromium_draws_the_page_without_console_errors() {
         started.elapsed()
     );
 }
+
+/// A PAN first seen in one case of a chain and carried in a later case's batch upload (0320
+/// field 48, a field with no sensitivity of its own) is masked there too.
+#[test]
+fn a_pan_in_a_later_cases_batch_upload_is_masked() {
+    let dir = tmp("chainleak");
+    let suite = dir.join("chain.yaml");
+    std::fs::write(
+        &suite,
+        "suite: chain\ncases:\n  - id: a\n    requirements: [\"7.1.2\"]\n    title: {zh: 消费, en: buy}\n    steps:\n      - sign_in: {}\n      - purchase: {card: low_balance, amount: 100}\n  - id: b\n    requirements: [\"6.3.3\"]\n    title: {zh: 批上送, en: upload}\n    continues: true\n    expect_violations: [\"settlement.totals\"]\n    steps:\n      - host: {when: {txn: purchase, reversal: false}, times: 1, actions: [bad_mac]}\n      - host: {when: {reversal: true}, actions: [{respond: \"96\"}]}\n      - purchase: {amount: 4000, expect: \"A0\"}\n      - sign_in: {}\n      - settle: {expect: \"21\"}\n",
+    )
+    .unwrap();
+    let opts = posconf::suite::runner::RunOptions::new(dir.join("reports"));
+    let summary = posconf::suite::runner::run(&[suite], &opts, &mut |_| {}).unwrap();
+    assert!(
+        summary.results.iter().all(|r| r.passed()),
+        "{:#?}",
+        summary.results
+    );
+    let (records, _) =
+        posconf::transcript::read_transcript(&dir.join("reports/transcript.jsonl")).unwrap();
+    let low_balance = "6222021234567894";
+    assert!(
+        records.iter().any(|r| r.case.as_deref() == Some("b")
+            && r.decoded.as_ref().is_some_and(|d| d["mti"] == "0320"
+                && d["fields"]["48"]
+                    .as_str()
+                    .is_some_and(|f| f.contains(low_balance)))),
+        "the upload of case b carries the PAN of case a"
+    );
+    let html = std::fs::read_to_string(dir.join("reports/report.html")).unwrap();
+    assert!(!html.contains(low_balance), "clear PAN in the report");
+    assert!(html.contains("622202******7894"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -82,9 +82,13 @@ pub fn render_html(results: &[CaseResult], records: &[Record], opts: &HtmlOption
         }
         out.push_str("</p>\n");
     }
+    // One scrubber for the run: a PAN first seen in one case (a chain, a real terminal's batch)
+    // is masked wherever it turns up later, e.g. in a batch upload's field 48.
+    let all: Vec<&Record> = records.iter().collect();
+    let scrub = Scrubber::new(&all, &codec, opts.reveal);
     for (i, r) in results.iter().enumerate() {
         let recs = by_case.get(r.id.as_str()).map_or(&[][..], Vec::as_slice);
-        case_block(&mut out, i, r, recs, &codec, opts.reveal);
+        case_block(&mut out, i, r, recs, &codec, opts.reveal, &scrub);
     }
     out.push_str("</section>\n");
     page_tail(&mut out);
@@ -141,6 +145,25 @@ impl Scrubber {
             else {
                 continue;
             };
+            // A magstripe batch-upload list (0320, field 48): n2 count, then items of class n2,
+            // trace n6, PAN n20 (right-aligned, zero-filled), amount n12.
+            let mti = r
+                .decoded
+                .as_ref()
+                .and_then(|d| d.get("mti"))
+                .and_then(Json::as_str);
+            if mti == Some("0320") {
+                if let Some(f48) = fields.get("48").and_then(Json::as_str) {
+                    let items = f48.get(2..).unwrap_or("");
+                    for item in items.as_bytes().chunks(40).filter(|c| c.len() == 40) {
+                        let pan = std::str::from_utf8(&item[8..28]).unwrap_or("");
+                        let pan = pan.trim_start_matches('0');
+                        if pan.chars().all(|c| c.is_ascii_digit()) {
+                            add(pan, mask_pan(pan));
+                        }
+                    }
+                }
+            }
             for (k, v) in fields {
                 let (Ok(n), Some(v)) = (k.parse::<u8>(), v.as_str()) else {
                     continue;
@@ -686,14 +709,14 @@ fn case_block(
     recs: &[&Record],
     codec: &Codec,
     reveal: bool,
+    scrub: &Scrubber,
 ) {
     let status = Status::of(r);
-    let scrub = Scrubber::new(recs, codec, reveal);
     let vprefix = format!("{}-v", case_anchor(idx));
     let ctx = Ctx {
         codec,
         reveal,
-        scrub: &scrub,
+        scrub,
         vprefix: &vprefix,
     };
     let (zh, en) = match r.title.split_once(" / ") {
