@@ -124,6 +124,21 @@ fn is_settlement_slip(text: &str) -> bool {
     text.contains("结算总计单") || text.to_uppercase().contains("SETTLEMENT REPORT")
 }
 
+/// The words of a printed value: `RMB 11.00` is `RMB`, `11.00`; `622588******7890 S` is the
+/// PAN and the entry letter.
+fn tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '/' | ':' | '：' | '(' | ')' | ','))
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether a printed element shows `want`: every word of `want`, in order, as whole words of
+/// the element (so `1.00` is not found in `11.00`, nor `消费` in `消费撤销`).
+fn shows(found: &str, want: &str) -> bool {
+    let have: Vec<&str> = tokens(found).collect();
+    let need: Vec<&str> = tokens(want).collect();
+    !need.is_empty() && have.windows(need.len()).any(|w| w == need.as_slice())
+}
+
 /// Masked PAN as chapter 12 prints it: first 6, `*` for the middle, last 4.
 fn masked(pan: &str) -> String {
     if pan.len() <= 10 {
@@ -251,7 +266,7 @@ impl Rule for SalesSlipElements {
             let mut expect = |label: &Label, want: Option<String>, how: &str| {
                 let Some(want) = want else { return };
                 let found = element(&slip.text, label);
-                let ok = found.as_deref().is_some_and(|f| f.contains(want.as_str()));
+                let ok = found.as_deref().is_some_and(|f| shows(f, &want));
                 if !ok {
                     out.push(rule_violation(
                         self,
@@ -447,8 +462,8 @@ impl Rule for SettlementSlip {
                         continue;
                     };
                     let line = slip.text.lines().find(|l| l.contains(label)).unwrap_or("");
-                    let ok = line.split_whitespace().any(|w| w == n.to_string())
-                        && line.contains(a.as_str());
+                    let ok =
+                        tokens(line).any(|w| w == n.to_string()) && tokens(line).any(|w| w == a);
                     if !ok {
                         out.push(rule_violation(
                             self,
@@ -592,6 +607,13 @@ mod tests {
         ));
         assert!(has_test_marker("POS SALES SLIP\n   TEST\n"));
         assert_eq!(masked("6225881234567890"), "622588******7890");
+        assert!(
+            shows("RMB 1.00", "1.00") && !shows("RMB 11.00", "1.00") && !shows("RMB 21.00", "1.00")
+        );
+        assert!(shows("消费 SALE", "消费") && !shows("消费撤销 VOID", "消费"));
+        assert!(shows("2026/12/02 07:46:02", "12/02 07:46:02"));
+        assert!(shows("622588******7890 S", "622588******7890"));
+        assert!(!shows("8981100481200019", "898110048120001"));
         assert_eq!(yuan("000000012345").as_deref(), Some("123.45"));
     }
 }

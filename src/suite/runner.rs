@@ -406,8 +406,12 @@ async fn guarded_unit(
     env: &RunEnv<'_>,
     unit: Vec<(usize, &str, &Case)>,
 ) -> Vec<(usize, Result<CaseResult, RunError>)> {
-    let ids = unit.clone();
-    guarded(run_unit(env, unit), ids).await
+    if unit.len() == 1 {
+        let ids = unit.clone();
+        return guarded(run_unit(env, unit), ids).await;
+    }
+    // A chain guards each of its cases itself.
+    run_unit(env, unit).await
 }
 
 async fn guarded<F>(
@@ -476,10 +480,22 @@ async fn run_unit(
         start,
     };
     for (i, suite, case) in unit {
-        let r = run_case(env, suite, case, None, None, Device::Chain(&mut chain)).await;
-        let failed = r.is_err();
-        out.push((i, r));
-        if failed {
+        let one = async {
+            vec![(
+                i,
+                run_case(env, suite, case, None, None, Device::Chain(&mut chain)).await,
+            )]
+        };
+        // Each case guarded on its own: a panic fails that case, not the ones before it.
+        let r = guarded(one, vec![(i, suite, case)]).await;
+        let stop = r.iter().any(|(_, r)| {
+            r.as_ref().map_or(true, |c| {
+                c.failures.iter().any(|f| f.starts_with("internal error"))
+            })
+        });
+        out.extend(r);
+        if stop {
+            // The chain's state is unknown after an error; the rest cannot run.
             break;
         }
     }

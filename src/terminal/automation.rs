@@ -22,6 +22,23 @@ use super::link::HostLink;
 use super::sim::SimTerminal;
 use super::{CardInput, Outcome, Terminal, TerminalError};
 
+/// Longest reply line accepted: a terminal that never ends its line is a link fault, not a
+/// reason to grow without bound.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Bytes for an error message: all of a short run, else its first and last 128 bytes.
+fn excerpt(bytes: &[u8]) -> String {
+    if bytes.len() <= 256 {
+        return hex::encode_upper(bytes);
+    }
+    format!(
+        "{}…{} ({} bytes)",
+        hex::encode_upper(&bytes[..128]),
+        hex::encode_upper(&bytes[bytes.len() - 128..]),
+        bytes.len()
+    )
+}
+
 /// Card data as the automation link carries it (test cards only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireCard {
@@ -251,10 +268,9 @@ impl SerialTerminal {
                             reply.id
                         )))
                     }
-                    Err(e) => skipped.push(format!(
-                        "unparsable line ({e}): bytes {}",
-                        hex::encode_upper(&raw)
-                    )),
+                    Err(e) => {
+                        skipped.push(format!("unparsable line ({e}): bytes {}", excerpt(&raw)))
+                    }
                 }
                 continue;
             }
@@ -265,13 +281,21 @@ impl SerialTerminal {
                     if self.buf.is_empty() {
                         String::new()
                     } else {
-                        format!(" (partial bytes {})", hex::encode_upper(&self.buf))
+                        format!(" (partial bytes {})", excerpt(&self.buf))
                     },
                     if skipped.is_empty() {
                         String::new()
                     } else {
                         format!("; skipped: {}", skipped.join("; "))
                     }
+                )));
+            }
+            if self.buf.len() > MAX_LINE {
+                let n = self.buf.len();
+                let shown = excerpt(&self.buf);
+                self.buf.clear();
+                return Err(self.link_err(format!(
+                    "a reply line longer than {MAX_LINE} bytes without a newline ({n} bytes: {shown})"
                 )));
             }
             match self.port.read(&mut chunk) {
@@ -698,6 +722,13 @@ pub async fn serve<L: HostLink>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_byte_runs_are_quoted_by_their_ends() {
+        assert_eq!(excerpt(b"\x01\x02"), "0102");
+        let e = excerpt(&[0xAB; 1000]);
+        assert!(e.ends_with("(1000 bytes)") && e.len() < 600, "{e}");
+    }
 
     #[test]
     fn commands_are_json_lines_with_a_cmd_tag() {
