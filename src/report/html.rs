@@ -122,13 +122,18 @@ fn e(s: &str) -> String {
 struct Scrubber {
     /// Longest first, so a track is replaced before the PAN inside it.
     pairs: Vec<(String, String)>,
+    /// All clear values at once (leftmost-longest), for one pass over each text.
+    matcher: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Scrubber {
     fn new(recs: &[&Record], codec: &Codec, reveal: bool) -> Scrubber {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if reveal {
-            return Scrubber { pairs };
+            return Scrubber {
+                pairs,
+                matcher: None,
+            };
         }
         let mut add = |clear: &str, masked: String| {
             // Short values would mask unrelated digits (amounts, dates).
@@ -188,18 +193,22 @@ impl Scrubber {
             }
         }
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        pairs.dedup();
-        Scrubber { pairs }
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        let matcher = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(pairs.iter().map(|(clear, _)| clear.as_str()))
+            .ok();
+        Scrubber { pairs, matcher }
     }
 
     fn apply<'s>(&self, s: &'s str) -> Cow<'s, str> {
-        let mut out = Cow::Borrowed(s);
-        for (clear, masked) in &self.pairs {
-            if out.contains(clear.as_str()) {
-                out = Cow::Owned(out.replace(clear.as_str(), masked));
+        match &self.matcher {
+            Some(m) if m.is_match(s) => {
+                let masked: Vec<&str> = self.pairs.iter().map(|(_, m)| m.as_str()).collect();
+                Cow::Owned(m.replace_all(s, &masked))
             }
+            _ => Cow::Borrowed(s),
         }
-        out
     }
 }
 

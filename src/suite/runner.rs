@@ -288,8 +288,10 @@ async fn run_case(
             let (host, terminal) = (&c.host, &mut c.terminal);
             (Device2::Sim(terminal), Some(host), Some(start))
         }
-        Device::Serial(t) => (Device2::Serial(t), shared, None),
-        Device::Fresh => (Device2::Fresh, shared, None),
+        // A real terminal's centre serves the whole run: its record from the start is the
+        // context (the sign-in, the batch, an earlier A0 all count).
+        Device::Serial(t) => (Device2::Serial(t), shared, shared.map(|_| 0)),
+        Device::Fresh => (Device2::Fresh, shared, shared.map(|_| 0)),
     };
     let own = match shared {
         Some(_) => None,
@@ -337,7 +339,19 @@ async fn run_case(
     };
     result.steps = steps;
     result.failures = failures;
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // A terminal may still be sending (a trailing reversal): wait until the centre's record
+    // has been quiet for 20 ms (at most half a second) so it lands in this case, not the next.
+    let mut seen = case_log.last_seq();
+    // The reference terminal finishes its exchanges within its step: one short pause will do.
+    let rounds = if own.is_some() { 1 } else { 25 };
+    for _ in 0..rounds {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = case_log.last_seq();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     let records: Vec<Record> = case_log.records_since(mark);
     let judged: Vec<Record> = if context < mark {
         case_log.records_since(context)
