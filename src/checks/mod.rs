@@ -218,11 +218,17 @@ pub struct RuleInfo {
 }
 
 /// Run every rule.
-pub fn check(t: &Transcript) -> Report {
+/// Every rule posconf evaluates, in report order.
+pub fn every_rule() -> Vec<Box<dyn Rule>> {
     let mut rules = all_rules();
     rules.extend(receipt::rules());
     rules.extend(reference::rules());
     rules.extend(response::rules());
+    rules
+}
+
+pub fn check(t: &Transcript) -> Report {
+    let rules = every_rule();
     let mut violations = Vec::new();
     for r in &rules {
         r.check(t, &mut violations);

@@ -296,6 +296,47 @@ pub enum Step {
 }
 
 impl Step {
+    /// The name this step saves its messages under.
+    pub fn saves_as(&self) -> Option<&str> {
+        match self {
+            Step::Purchase { save_as, .. }
+            | Step::PreAuth { save_as, .. }
+            | Step::Void { save_as, .. }
+            | Step::Refund { save_as, .. }
+            | Step::Completion { save_as, .. } => save_as.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Texts of the step that may hold `${name.field}` references.
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            Step::Void { voucher, .. }
+            | Step::CompletionVoid { voucher, .. }
+            | Step::Adjust { voucher, .. } => vec![voucher],
+            Step::Refund { rrn, date, .. } => vec![rrn, date],
+            Step::PreAuthVoid {
+                auth_code, date, ..
+            }
+            | Step::Completion {
+                auth_code, date, ..
+            } => vec![auth_code, date],
+            Step::ExpectDisplay { contains } => vec![contains],
+            Step::ExpectReceipt {
+                contains, absent, ..
+            } => contains.iter().chain(absent).map(String::as_str).collect(),
+            Step::ExpectMessage(e) | Step::ExpectNoMessage(e) => e
+                .fields
+                .values()
+                .filter_map(|m| match m {
+                    super::expect::FieldMatch::Exact(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The fixture card the step uses, if any.
     pub fn card(&self) -> Option<&str> {
         match self {
@@ -343,6 +384,60 @@ impl Step {
 }
 
 impl Case {
+    /// Mistakes a suite can be checked for before anything runs: regexes that do not compile,
+    /// `${name.field}` with no earlier `save_as: name`, `same_as` likewise, and unknown rule ids
+    /// in `expect_violations`. Each message names the step.
+    pub fn lint(&self, rule_ids: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in &self.expect_violations {
+            if !rule_ids.contains(&r.as_str()) {
+                out.push(format!(
+                    "expect_violations: unknown rule {r:?} (known: {})",
+                    rule_ids.join(", ")
+                ));
+            }
+        }
+        let mut saved: Vec<&str> = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let n = i + 1;
+            let mut names: Vec<String> = Vec::new();
+            for text in step.texts() {
+                let mut rest = text;
+                while let Some(a) = rest.find("${") {
+                    let after = &rest[a + 2..];
+                    let end = after.find('}').unwrap_or(after.len());
+                    names.push(after[..end].split('.').next().unwrap_or("").to_string());
+                    rest = &after[end..];
+                }
+            }
+            if let Step::ExpectMessage(e) | Step::ExpectNoMessage(e) = step {
+                for (field, m) in &e.fields {
+                    if let super::expect::FieldMatch::Rule(r) = m {
+                        if let Some(re) = &r.regex {
+                            if let Err(err) = regex::Regex::new(&format!("^(?:{re})$")) {
+                                out.push(format!("step {n} field {field}: regex {re:?}: {err}"));
+                            }
+                        }
+                        if let Some(same) = &r.same_as {
+                            names.push(same.split('.').next().unwrap_or("").to_string());
+                        }
+                    }
+                }
+            }
+            for name in names {
+                if !saved.contains(&name.as_str()) {
+                    out.push(format!(
+                        "step {n}: {name:?} is used before any step says `save_as: {name}`"
+                    ));
+                }
+            }
+            if let Some(name) = step.saves_as() {
+                saved.push(name);
+            }
+        }
+        out
+    }
+
     /// Everything the case needs: its explicit `needs` plus what its steps imply (pre-auth
     /// steps need `pre-auth`, a tip adjust `tip` and `adjust`, a foreign card
     /// `foreign-cards`...), so a capability file deselects them without each case saying so.
@@ -437,6 +532,21 @@ pub fn load(path: &std::path::Path) -> Result<SuiteFile, crate::yaml::YamlError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lint_finds_bad_regexes_unsaved_names_and_unknown_rules() {
+        let s: SuiteFile = crate::yaml::from_str(
+            "suite: x\ncases:\n  - id: a\n    requirements: []\n    title: {zh: a, en: b}\n    expect_violations: [mac.valid, nope]\n    steps:\n      - purchase: {amount: 1, save_as: p}\n      - expect_message: {fields: {\"37\": {regex: \"[0-9\"}, \"4\": {same_as: p.4}, \"11\": {same_as: q.11}}}\n      - void: {voucher: \"${p.11}\"}\n      - refund: {amount: 1, rrn: \"${r.37}\", date: \"0101\"}\n",
+            "s.yaml",
+        )
+        .unwrap();
+        let problems = s.cases[0].lint(&["mac.valid"]);
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].contains("unknown rule \"nope\""));
+        assert!(problems[1].starts_with("step 2 field 37: regex"));
+        assert!(problems[2].contains("\"q\" is used before"));
+        assert!(problems[3].starts_with("step 4") && problems[3].contains("\"r\""));
+    }
 
     #[test]
     fn the_requirement_index_has_the_151_leaf_ids() {

@@ -555,6 +555,8 @@ pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<(PathBuf, SuiteFile)>, RunEr
         .map(|f| super::model::load(&f).map(|s| (f, s)))
         .collect::<Result<_, _>>()?;
     let mut seen = std::collections::HashMap::new();
+    let rules = crate::checks::every_rule();
+    let rule_ids: Vec<&str> = rules.iter().map(|r| r.id()).collect();
     for (f, s) in &suites {
         for c in &s.cases {
             if let Some(prev) = seen.insert(c.id.clone(), f.clone()) {
@@ -567,6 +569,19 @@ pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<(PathBuf, SuiteFile)>, RunEr
             }
             super::rig::check_needs(&format!("{} case {}", f.display(), c.id), &c.needs)
                 .map_err(|e| RunError::Setup(e.to_string()))?;
+            let problems = c.lint(&rule_ids);
+            if let Some(p) = problems.first() {
+                return Err(RunError::Setup(format!(
+                    "{} case {}: {p}{}",
+                    f.display(),
+                    c.id,
+                    if problems.len() > 1 {
+                        format!(" (and {} more)", problems.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                )));
+            }
             if c.continues && (std::ptr::eq(c, &s.cases[0]) || !c.sim_faults.is_empty()) {
                 return Err(RunError::Setup(format!(
                     "{} case {}: `continues` needs a case before it in the file and takes that case's terminal (no sim_faults of its own)",
