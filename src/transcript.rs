@@ -165,10 +165,21 @@ struct Inner {
     error: Option<String>,
 }
 
+/// Where a writer copies each record as it is written (a case's log into the run's).
+struct Forward {
+    to: std::sync::Arc<TranscriptWriter>,
+    case: String,
+    /// Added to connection ids, so connections of concurrent cases stay apart.
+    conn_base: u64,
+    /// This writer's sequence number → the run writer's.
+    seqs: std::collections::HashMap<u64, u64>,
+}
+
 /// Appends records from any number of tasks; each line is written and flushed at once.
 pub struct TranscriptWriter {
     inner: Mutex<Inner>,
     case: Mutex<Option<String>>,
+    forward: Mutex<Option<Forward>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +230,29 @@ impl TranscriptWriter {
                 error: None,
             }),
             case: Mutex::new(None),
+            forward: Mutex::new(None),
         }
+    }
+
+    /// From now on copy every record, as it is written, into `to`, tagged with `case` and with
+    /// `conn_base` added to its connection id: a case's records reach the run's transcript as
+    /// they happen, so an interrupted run loses none.
+    pub fn forward_to(&self, to: std::sync::Arc<TranscriptWriter>, case: &str, conn_base: u64) {
+        *self.forward.lock().unwrap_or_else(|p| p.into_inner()) = Some(Forward {
+            to,
+            case: case.to_string(),
+            conn_base,
+            seqs: std::collections::HashMap::new(),
+        });
+    }
+
+    /// The run writer's sequence number of this writer's record `seq`, when it was forwarded.
+    pub fn forwarded_seq(&self, seq: u64) -> Option<u64> {
+        self.forward
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|f| f.seqs.get(&seq).copied())
     }
 
     /// Tag following records with a suite case id.
@@ -230,6 +263,9 @@ impl TranscriptWriter {
     /// Append one record; returns its sequence number.
     pub fn write(&self, mut record: Record) -> u64 {
         let case = self.case.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // Held for the whole write so a case's records reach the run writer in their order.
+        // Lock order: forward, inner, then the run writer's (which never forwards).
+        let mut fwd = self.forward.lock().unwrap_or_else(|p| p.into_inner());
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.seq += 1;
         record.seq = inner.seq;
@@ -252,8 +288,16 @@ impl TranscriptWriter {
             }
         }
         let seq = record.seq;
+        let copy = fwd.is_some().then(|| record.clone());
         if let Some(m) = inner.memory.as_mut() {
             m.push(record);
+        }
+        drop(inner);
+        if let (Some(f), Some(mut r)) = (fwd.as_mut(), copy) {
+            r.case = Some(f.case.clone());
+            r.conn += f.conn_base;
+            let to_seq = f.to.write(Record { seq: 0, ..r });
+            f.seqs.insert(seq, to_seq);
         }
         seq
     }
@@ -387,6 +431,26 @@ mod tests {
             .to_string()
             .contains(":1:"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_forwarding_writer_copies_each_record_at_once_with_case_and_connection() {
+        let run = std::sync::Arc::new(TranscriptWriter::in_memory());
+        run.write(Record::event(1, RecordKind::Note, "earlier".into()));
+        let case = TranscriptWriter::in_memory();
+        case.forward_to(run.clone(), "7.1.2-purchase", 3 << 16);
+        let local = case.write(Record::event(1, RecordKind::Connect, "c".into()));
+        // Already in the run writer, before the case ends.
+        let copied = run.records();
+        assert_eq!(copied.len(), 2);
+        assert_eq!(copied[1].case.as_deref(), Some("7.1.2-purchase"));
+        assert_eq!(copied[1].conn, (3 << 16) + 1);
+        assert_eq!(case.forwarded_seq(local), Some(2));
+        assert_eq!(
+            case.records()[0].conn,
+            1,
+            "the case's own copy is unchanged"
+        );
     }
 
     #[test]

@@ -51,6 +51,30 @@ fn the_cup_direct_suite_passes_and_leaves_its_reports() {
         "records tagged with their case"
     );
     assert!(std::fs::metadata(dir.join("traffic.pcap")).unwrap().len() > 24);
+    // posconf check judges a run's transcript case by case: the only violations are the
+    // ones the negative cases expect.
+    let o = posconf(&[
+        "check",
+        dir.join("transcript.jsonl").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let suites =
+        posconf::suite::runner::load_suites(&[std::path::PathBuf::from("suites/cup-direct")])
+            .unwrap();
+    let expects = |case: &str, rule: &str| {
+        suites
+            .iter()
+            .flat_map(|(_, s)| &s.cases)
+            .any(|c| c.id == case && c.expect_violations.iter().any(|r| r == rule))
+    };
+    let violations = report["violations"].as_array().unwrap();
+    assert!(!violations.is_empty());
+    for v in violations {
+        let (case, rule) = (v["case"].as_str().unwrap(), v["rule"].as_str().unwrap());
+        assert!(expects(case, rule), "unexpected {rule} in {case}: {v}");
+    }
     // Filter by requirement section.
     let o = posconf(&[
         "run",

@@ -97,6 +97,7 @@ fn run() -> &'static Run {
             seq: Some(purchase.seq),
             // As a checker run with --reveal would attach it: the report must not trust it.
             raw: Some(format!("33{PAN}D2512201")),
+            case: None,
         });
         failing
             .failures

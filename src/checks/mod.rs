@@ -35,6 +35,9 @@ pub struct Violation {
     pub seq: Option<u64>,
     /// Wire bytes of the named field (length prefix included), hex, masked unless revealed.
     pub raw: Option<String>,
+    /// The suite case the message belongs to, when the transcript is a run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
 }
 
 /// A decoded frame of the transcript.
@@ -162,6 +165,7 @@ pub fn violation(
         message,
         seq: f.map(|f| f.seq),
         raw: None,
+        case: None,
     }
 }
 
@@ -247,12 +251,50 @@ pub fn check(t: &Transcript) -> Report {
     }
 }
 
+/// Check a recorded transcript as `posconf check` does. A run's transcript (records tagged
+/// with their case) is judged case by case — concurrent cases interleave and each has its own
+/// terminal — and each violation names its case.
+pub fn check_records(records: &[Record], codec: &Codec, reveal: bool) -> Report {
+    let tagged = records.iter().any(|r| r.case.is_some());
+    if !tagged {
+        let t = Transcript::from_records(records, codec);
+        let mut report = check(&t);
+        attach_bytes(&mut report, &t, codec, reveal);
+        return report;
+    }
+    let mut order: Vec<Option<&str>> = Vec::new();
+    let mut groups: std::collections::HashMap<Option<&str>, Vec<Record>> = Default::default();
+    for r in records {
+        let key = r.case.as_deref();
+        if !groups.contains_key(&key) {
+            order.push(key);
+        }
+        groups.entry(key).or_default().push(r.clone());
+    }
+    let mut all = check(&Transcript::from_records(&[], codec));
+    for key in order {
+        let group = groups.remove(&key).unwrap_or_default();
+        let t = Transcript::from_records(&group, codec);
+        let mut report = check(&t);
+        attach_bytes(&mut report, &t, codec, reveal);
+        for mut v in report.violations {
+            v.case = key.map(str::to_string);
+            all.violations.push(v);
+        }
+    }
+    all
+}
+
 /// Text form: one block per violation, masked bytes are not shown (raw only in JSON).
 pub fn to_text(report: &Report) -> String {
     let mut out = String::new();
     for v in &report.violations {
         out.push_str(&format!(
-            "VIOLATION {} [{}] {} {} field {}: expected {}, found {} — {}{}\n",
+            "VIOLATION {}{} [{}] {} {} field {}: expected {}, found {} — {}{}\n",
+            v.case
+                .as_deref()
+                .map(|c| format!("case {c}: "))
+                .unwrap_or_default(),
             v.requirement,
             v.rule,
             v.mti.as_deref().unwrap_or("-"),

@@ -485,9 +485,7 @@ pub fn main() -> i32 {
                 if let Some(w) = warning {
                     eprintln!("posconf check: warning: {w}");
                 }
-                let t = crate::checks::Transcript::from_records(&records, &codec);
-                let mut report = crate::checks::check(&t);
-                crate::checks::attach_bytes(&mut report, &t, &codec, reveal);
+                let report = crate::checks::check_records(&records, &codec, reveal);
                 match format {
                     Format::Json => println!(
                         "{}",

@@ -1604,6 +1604,7 @@ mod tests {
             message: "amount differs".into(),
             seq: Some(101),
             raw: None,
+            case: None,
         };
         let html = render_ladder(&records, &[v], false);
         for clear in ["6225881234567890", "4AF9E141A5EE0E3B"] {
@@ -1640,6 +1641,7 @@ mod tests {
             message: String::new(),
             seq: Some(41),
             raw: None,
+            case: None,
         };
         assert_eq!(resolve_frame(&v, &refs).map(|r| r.seq), Some(41));
         v.seq = Some(2);

@@ -257,8 +257,10 @@ fn sim_terminal(
 struct RunEnv<'a> {
     fixtures: &'a Fixtures,
     rig: &'a Rig,
-    /// The run's transcript.
-    writer: &'a TranscriptWriter,
+    /// The run's transcript: every case's centre forwards into it as records are written.
+    writer: &'a Arc<TranscriptWriter>,
+    /// Connection ids of each case start here (cases run concurrently, each numbering from 1).
+    conn_base: &'a std::sync::atomic::AtomicU64,
 }
 
 /// Run one case on the rig; its records go to the run's transcript tagged with the case id.
@@ -276,6 +278,7 @@ async fn run_case(
         fixtures,
         rig,
         writer,
+        conn_base,
     } = *env;
     let start = Instant::now();
     let mut result = CaseResult::new(suite, case);
@@ -302,6 +305,20 @@ async fn run_case(
     };
     let case_log = host.transcript.clone();
     let mark = case_log.last_seq();
+    // From here the case's records reach the run transcript as they are written.
+    let base = conn_base.fetch_add(1 << 16, std::sync::atomic::Ordering::Relaxed);
+    if own.is_some() {
+        // Anything the fresh centre recorded before it was connected to the run's transcript.
+        for r in case_log.records() {
+            writer.write(Record {
+                seq: 0,
+                case: Some(case.id.clone()),
+                conn: r.conn + base,
+                ..r
+            });
+        }
+    }
+    case_log.forward_to(writer.clone(), &case.id, base);
     // Rules see the chain so far (its sign-in, its batch); they report this case's part.
     let context = context.unwrap_or(mark);
     let mut ctx = Ctx {
@@ -361,24 +378,15 @@ async fn run_case(
     if let Some(h) = own {
         h.shutdown().await;
     }
-    // Renumbered into the run's transcript; violations point at the run's numbers.
-    let mut renumber = std::collections::HashMap::with_capacity(records.len());
-    for r in &records {
-        let new = writer.write(Record {
-            seq: 0,
-            case: Some(case.id.clone()),
-            ..r.clone()
-        });
-        renumber.insert(r.seq, new);
-    }
     let mut report =
         crate::checks::check(&crate::checks::Transcript::from_records(&judged, &codec));
     // In a chain, earlier cases answered for their own records.
     report
         .violations
         .retain(|v| context == mark || v.seq.is_none_or(|s| s > mark));
+    // Violations point at the run transcript's numbers.
     for v in &mut report.violations {
-        v.seq = v.seq.and_then(|s| renumber.get(&s).copied());
+        v.seq = v.seq.and_then(|s| case_log.forwarded_seq(s));
     }
     let mut expected: Vec<&String> = case.expect_violations.iter().collect();
     result.violations = report.violations.clone();
@@ -632,8 +640,11 @@ pub fn run(
     let fixtures = Fixtures::builtin().map_err(|e| RunError::Setup(e.to_string()))?;
     std::fs::create_dir_all(&opts.report_dir)
         .map_err(|e| RunError::Setup(format!("{}: {e}", opts.report_dir.display())))?;
-    let writer = TranscriptWriter::to_file_and_memory(&opts.report_dir.join("transcript.jsonl"))
-        .map_err(|e| RunError::Setup(e.to_string()))?;
+    let writer = Arc::new(
+        TranscriptWriter::to_file_and_memory(&opts.report_dir.join("transcript.jsonl"))
+            .map_err(|e| RunError::Setup(e.to_string()))?,
+    );
+    let conn_base = std::sync::atomic::AtomicU64::new(1 << 16);
     let rt = tokio::runtime::Runtime::new().map_err(|e| RunError::Setup(e.to_string()))?;
 
     // (order, suite, case) of every selected case.
@@ -738,6 +749,7 @@ pub fn run(
             fixtures: &fixtures,
             rig: &opts.rig,
             writer: &writer,
+            conn_base: &conn_base,
         };
         for (i, suite, case, why) in orphans.drain(..) {
             record(i, skipped(suite, case, why), &mut done);
