@@ -646,6 +646,19 @@ pub fn run(
     );
     let conn_base = std::sync::atomic::AtomicU64::new(1 << 16);
     let rt = tokio::runtime::Runtime::new().map_err(|e| RunError::Setup(e.to_string()))?;
+    // Ctrl-C normally stops the run at once (below). While it is blocked on an operator's
+    // answer or a serial command it cannot look, so a watchdog ends the process instead; the
+    // transcript (written as records happen) and junit.xml (per finished case) are on disk.
+    rt.spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            eprintln!(
+                "posconf run: interrupted while waiting on an operator or a terminal; \
+                 transcript.jsonl and junit.xml hold what was done"
+            );
+            std::process::exit(130);
+        }
+    });
 
     // (order, suite, case) of every selected case.
     // Units of work: a case and the cases that continue from it (`continues: true`), which
