@@ -71,6 +71,9 @@ pub struct Ctx<'a, 'o> {
     pub supervisor: &'a str,
     pub codec: &'a Codec<'static>,
     pub operator: Option<&'o mut dyn Operator>,
+    /// What the centre recorded before this case on the same terminal (a chain's earlier
+    /// cases, a real terminal's run so far): "last"/"first" see that batch too.
+    pub prior: Vec<Record>,
     /// The case's PBOC card, when it has card steps (`suite::card_steps`).
     pub card: Option<super::card_steps::CardBench>,
 }
@@ -172,6 +175,31 @@ impl State {
         });
     }
 
+    /// Book the approved transactions of earlier records, as `book` does step by step; a
+    /// settlement closes the batch.
+    fn seed(&mut self, msgs: &StepMessages) {
+        for (i, req) in msgs.messages.iter().enumerate() {
+            if req.response || req.reversal {
+                continue;
+            }
+            let Some(resp) = msgs.messages[i + 1..]
+                .iter()
+                .find(|m| m.response && m.stan == req.stan && m.txn == req.txn)
+            else {
+                continue;
+            };
+            if req.txn == "settlement" {
+                self.done.clear();
+                continue;
+            }
+            let pair = StepMessages {
+                messages: vec![req.clone(), resp.clone()],
+            };
+            let approved = resp.fields.get("39").map(String::as_str) == Some("00");
+            self.book(&pair, approved);
+        }
+    }
+
     fn last_of(&self, txn: &str) -> Option<&Done> {
         self.done.iter().rev().find(|d| d.txn == txn && !d.voided)
     }
@@ -184,6 +212,7 @@ pub async fn run_steps<T: Terminal>(
     ctx: &mut Ctx<'_, '_>,
 ) -> (Vec<StepResult>, Vec<String>) {
     let mut st = State::default();
+    st.seed(&StepMessages::from_records(&ctx.prior, ctx.codec));
     let mut results = Vec::new();
     let mut failures = Vec::new();
     for (i, step) in steps.iter().enumerate() {

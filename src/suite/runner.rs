@@ -321,7 +321,17 @@ async fn run_case(
     case_log.forward_to(writer.clone(), &case.id, base);
     // Rules see the chain so far (its sign-in, its batch); they report this case's part.
     let context = context.unwrap_or(mark);
+    let prior: Vec<Record> = if context < mark {
+        case_log
+            .records_since(context)
+            .into_iter()
+            .filter(|r| r.seq <= mark)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut ctx = Ctx {
+        prior,
         fixtures,
         log: &case_log,
         centre: Some(host.centre.clone()),
