@@ -298,6 +298,14 @@ impl PbocHost {
         time: &str,
         events: &mut Vec<Json>,
     ) -> String {
+        // The same load sent again (same terminal and trace) is a duplicate, not a second load:
+        // answered 94 and not booked, so the book never counts money twice.
+        if self.loads.iter().any(|l| l.tid == tid && l.stan == stan) {
+            events.push(
+                json!({"event": "pboc_load", "tid": tid, "stan": stan, "result": "duplicate"}),
+            );
+            return "94".into();
+        }
         let amount = req.text(4).and_then(|a| a.parse::<u32>().ok());
         let (Some(r), Some(amount)) = (req.bytes(62).and_then(LoadRequest62::parse), amount) else {
             events.push(
@@ -529,6 +537,13 @@ mod tests {
         );
         let a = LoadAnswer62::parse(resp.bytes(62).unwrap()).unwrap();
         assert_eq!(&hex::encode(a.host_time), "103000");
+        // The same request again (same terminal and trace): a duplicate, not a second load.
+        let mut again = Message::new(Mti::parse("0210").unwrap());
+        assert_eq!(
+            host.load_request(&m, "T1", "000002", &mut again, "0314", "103000", &mut ev),
+            "94"
+        );
+        assert_eq!(host.loads.len(), 1, "booked once");
         let tac = credit_for_load(c, a.host_date, a.host_time, a.mac2).unwrap();
         assert_eq!(
             host.load("T1", "000002").unwrap().state,

@@ -174,16 +174,26 @@ impl CardBench {
         ops::select_app(card.as_mut()).map_err(rig_err)?;
         let serial =
             ops::app_serial(&ops::read_ef15(card.as_mut()).map_err(rig_err)?).map_err(rig_err)?;
-        // The fixture card: the rig's name, else the one with this serial, else the first.
+        // The fixture card: the rig's name, else the one with this serial. A physical card that
+        // matches neither is refused: guessing its keys and PIN would spend PIN tries (a lab's
+        // test card blocks after three). The virtual card is a fixture card by construction.
         let hexs = hex::encode_upper(serial);
         let fc = match &cr.card {
             Some(n) => fx.card(n),
-            None => fx
+            None => match fx
                 .cards
                 .iter()
                 .find(|c| c.app_serial.eq_ignore_ascii_case(&hexs))
-                .map(Ok)
-                .unwrap_or_else(|| fx.first_card()),
+            {
+                Some(c) => Ok(c),
+                None if cr.driver == crate::card::CardDriver::Virtual => fx.first_card(),
+                None => {
+                    return Err(RunError::Setup(format!(
+                        "the card in the reader (application serial {hexs}) is not in the card \
+                         fixtures: add it there or name it in the rig (card: {{card: NAME}})"
+                    )))
+                }
+            },
         }
         .map_err(|e| RunError::Setup(e.to_string()))?;
         let issuer = Issuer::for_card(&fx, &fc.name).map_err(|e| RunError::Setup(e.to_string()))?;
