@@ -7,6 +7,7 @@
 //! settlement slip to the last 0500/0510 before it.
 
 use super::{FrameRec, Rule, Transcript, Violation};
+use crate::iso8583::mask::mask_pan;
 use crate::iso8583::txn::{classify, TxnKind};
 
 /// The receipt rules.
@@ -137,19 +138,6 @@ fn shows(found: &str, want: &str) -> bool {
     let have: Vec<&str> = tokens(found).collect();
     let need: Vec<&str> = tokens(want).collect();
     !need.is_empty() && have.windows(need.len()).any(|w| w == need.as_slice())
-}
-
-/// Masked PAN as chapter 12 prints it: first 6, `*` for the middle, last 4.
-fn masked(pan: &str) -> String {
-    if pan.len() <= 10 {
-        return pan.to_string();
-    }
-    format!(
-        "{}{}{}",
-        &pan[..6],
-        "*".repeat(pan.len() - 10),
-        &pan[pan.len() - 4..]
-    )
 }
 
 /// `000000012345` → `123.45`.
@@ -330,7 +318,7 @@ impl Rule for SalesSlipElements {
                 {
                     pan.clone()
                 } else {
-                    masked(&pan)
+                    mask_pan(&pan)
                 };
                 expect(
                     &CARD,
@@ -343,7 +331,7 @@ impl Rule for SalesSlipElements {
                         slip,
                         Some(req),
                         &CARD,
-                        Some(masked(&pan)),
+                        Some(mask_pan(&pan)),
                         Some("the full PAN".into()),
                         "the slip prints the full PAN; only pre-authorisation may".into(),
                     ));
@@ -606,7 +594,7 @@ mod tests {
             "银联POS签购单\n***测试/TESTING,凭证无效***\n"
         ));
         assert!(has_test_marker("POS SALES SLIP\n   TEST\n"));
-        assert_eq!(masked("6225881234567890"), "622588******7890");
+        assert_eq!(mask_pan("6225881234567890"), "622588******7890");
         assert!(
             shows("RMB 1.00", "1.00") && !shows("RMB 11.00", "1.00") && !shows("RMB 21.00", "1.00")
         );
