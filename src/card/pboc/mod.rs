@@ -566,6 +566,21 @@ impl PbocCard {
         self.require_pin && !self.pin_verified && (load || purse == PurseKind::Ed)
     }
 
+    /// The purse a balance or INITIALIZE command works on, checked in the card's order:
+    /// application selected (6985), purse present (6A82), PIN verified where needed (6982).
+    fn open_purse(&self, purse: PurseKind, load: bool) -> Result<PurseState, Response> {
+        if self.selected != Selected::Adf {
+            return Err(sw_only(sw::CONDITIONS));
+        }
+        let Some(p) = self.state.purse(purse).copied() else {
+            return Err(sw_only(sw::FILE_NOT_FOUND));
+        };
+        if self.pin_needed(purse, load) {
+            return Err(sw_only(sw::SECURITY));
+        }
+        Ok(p)
+    }
+
     fn get_balance(&mut self, a: &Apdu) -> Response {
         let Some(purse) = PurseKind::from_p2(a.p2).filter(|_| a.p1 == 0) else {
             return sw_only(sw::WRONG_P1P2);
@@ -573,16 +588,10 @@ impl PbocCard {
         if !a.data.is_empty() {
             return sw_only(sw::WRONG_LENGTH);
         }
-        if self.selected != Selected::Adf {
-            return sw_only(sw::CONDITIONS);
+        match self.open_purse(purse, false) {
+            Ok(p) => ok(p.balance.to_be_bytes().to_vec()),
+            Err(r) => r,
         }
-        let Some(p) = self.state.purse(purse).copied() else {
-            return sw_only(sw::FILE_NOT_FOUND);
-        };
-        if self.pin_needed(purse, false) {
-            return sw_only(sw::SECURITY);
-        }
-        ok(p.balance.to_be_bytes().to_vec())
     }
 
     /// INITIALIZE FOR LOAD (P1 00) and FOR PURCHASE (P1 01).
@@ -600,15 +609,10 @@ impl PbocCard {
         if a.data.len() != 11 {
             return sw_only(sw::WRONG_LENGTH);
         }
-        if self.selected != Selected::Adf {
-            return sw_only(sw::CONDITIONS);
-        }
-        let Some(p) = self.state.purse(purse).copied() else {
-            return sw_only(sw::FILE_NOT_FOUND);
+        let p = match self.open_purse(purse, load) {
+            Ok(p) => p,
+            Err(r) => return r,
         };
-        if self.pin_needed(purse, load) {
-            return sw_only(sw::SECURITY);
-        }
         if a.data[0] != self.keys.key_index {
             return sw_only(sw::KEY_INDEX);
         }
