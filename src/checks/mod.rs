@@ -10,6 +10,8 @@ pub mod receipt;
 pub mod reference;
 pub mod response;
 mod rules;
+pub mod tables;
+mod wire;
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -66,6 +68,20 @@ pub struct Transcript {
     pub events: Vec<(u64, Json)>,
     /// Slips the terminal printed (suite runs record them).
     pub receipts: Vec<receipt::Slip>,
+    /// Frames that did not decode (the centre's `bad_frame` records, and frame records whose
+    /// bytes are not hex or do not decode): never skipped silently.
+    pub bad_frames: Vec<BadFrame>,
+}
+
+/// Bytes on the wire that are no frame, with why.
+#[derive(Debug, Clone)]
+pub struct BadFrame {
+    pub seq: u64,
+    pub conn: u64,
+    pub dir: Direction,
+    /// The bytes as recorded (hex), or the record's text when it was not hex.
+    pub raw: String,
+    pub reason: String,
 }
 
 impl Transcript {
@@ -74,25 +90,46 @@ impl Transcript {
         let mut frames = Vec::new();
         let mut events = Vec::new();
         let mut receipts = Vec::new();
+        let mut bad_frames = Vec::new();
         for r in records {
+            let bad = |raw: &str, reason: String| BadFrame {
+                seq: r.seq,
+                conn: r.conn,
+                dir: r.dir,
+                raw: raw.to_string(),
+                reason,
+            };
             match r.kind {
                 RecordKind::Frame => {
                     let Some(raw) = r.raw.as_deref() else {
+                        bad_frames.push(bad("", "a frame record without bytes".into()));
                         continue;
                     };
-                    let Ok(bytes) = hex::decode(raw) else {
-                        continue;
+                    let bytes = match hex::decode(raw) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            bad_frames
+                                .push(bad(raw, format!("the recorded bytes are not hex: {e}")));
+                            continue;
+                        }
                     };
-                    if let Ok(d) = decode_frame(codec, &bytes, Framing::Auto) {
-                        frames.push(FrameRec {
+                    match decode_frame(codec, &bytes, Framing::Auto) {
+                        Ok(d) => frames.push(FrameRec {
                             seq: r.seq,
                             conn: r.conn,
                             dir: r.dir,
                             header: d.header,
                             message: d.message,
                             raw: raw.to_string(),
-                        });
+                        }),
+                        Err(e) => bad_frames.push(bad(raw, e.error.to_string())),
                     }
+                }
+                RecordKind::BadFrame => {
+                    bad_frames.push(bad(
+                        r.raw.as_deref().unwrap_or(""),
+                        r.note.clone().unwrap_or_else(|| "undecodable".into()),
+                    ));
                 }
                 RecordKind::Journal => {
                     if let Some(e) = &r.event {
@@ -114,6 +151,7 @@ impl Transcript {
             frames,
             events,
             receipts,
+            bad_frames,
         }
     }
 
@@ -225,6 +263,8 @@ pub struct RuleInfo {
 /// Every rule posconf evaluates, in report order.
 pub fn every_rule() -> Vec<Box<dyn Rule>> {
     let mut rules = all_rules();
+    rules.extend(tables::rules());
+    rules.extend(wire::rules());
     rules.extend(receipt::rules());
     rules.extend(reference::rules());
     rules.extend(response::rules());

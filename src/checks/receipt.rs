@@ -548,6 +548,7 @@ mod tests {
                 seq: 3,
                 text: slip.to_string(),
             }],
+            bad_frames: vec![],
         };
         let mut v = Vec::new();
         SalesSlipElements.check(&t, &mut v);

@@ -357,6 +357,7 @@ mod tests {
             frames,
             events: vec![],
             receipts: vec![],
+            bad_frames: vec![],
         };
         let mut v = Vec::new();
         for r in rules() {

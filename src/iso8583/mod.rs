@@ -11,6 +11,7 @@ pub mod frame;
 pub mod mask;
 pub mod message;
 pub mod spec;
+pub mod table;
 pub mod txn;
 
 pub use codec::{Codec, FieldSpan};
