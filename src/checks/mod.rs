@@ -10,6 +10,7 @@ pub mod receipt;
 pub mod reference;
 pub mod response;
 mod rules;
+mod settlement;
 pub mod tables;
 mod wire;
 
@@ -265,6 +266,7 @@ pub fn every_rule() -> Vec<Box<dyn Rule>> {
     let mut rules = all_rules();
     rules.extend(tables::rules());
     rules.extend(wire::rules());
+    rules.extend(settlement::rules());
     rules.extend(receipt::rules());
     rules.extend(reference::rules());
     rules.extend(response::rules());

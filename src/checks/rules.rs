@@ -15,8 +15,6 @@ pub fn all_rules() -> Vec<Box<dyn Rule>> {
         Box::new(BatchFromSignIn),
         Box::new(ReversalReason),
         Box::new(ReversalBeforeNext),
-        Box::new(SettlementTotals),
-        Box::new(BatchUploadCount),
     ]
 }
 
@@ -367,78 +365,6 @@ impl Rule for ReversalBeforeNext {
                         f.message.mti,
                         f.stan().unwrap_or_default()
                     ),
-                ));
-            }
-        }
-    }
-}
-
-/// Seed 6.3.2: the terminal's totals in 0500 field 48 equal the centre's journal.
-struct SettlementTotals;
-impl Rule for SettlementTotals {
-    fn id(&self) -> &'static str {
-        "settlement.totals"
-    }
-    fn requirement(&self) -> &'static str {
-        "6.3.2"
-    }
-    fn title(&self) -> &'static str {
-        "settlement totals equal the journal (RMB and foreign)"
-    }
-    fn check(&self, t: &Transcript, out: &mut Vec<Violation>) {
-        for (seq, e) in &t.events {
-            if e["event"] != "settlement" {
-                continue;
-            }
-            for (block, key, flag) in [
-                ("RMB", "journal_rmb", "result_rmb"),
-                ("foreign", "journal_foreign", "result_foreign"),
-            ] {
-                if e[flag] != "1" {
-                    let j = &e[key];
-                    let expected = format!(
-                        "debit {:012}/{:03} credit {:012}/{:03}",
-                        j["debit_amount"].as_u64().unwrap_or(0),
-                        j["debit_count"].as_u64().unwrap_or(0),
-                        j["credit_amount"].as_u64().unwrap_or(0),
-                        j["credit_count"].as_u64().unwrap_or(0)
-                    );
-                    out.push(violation(
-                        self,
-                        event_frame(t, *seq),
-                        Some("48"),
-                        Some(expected),
-                        e["terminal_48"].as_str().map(str::to_string),
-                        format!("{block} totals differ from the journal"),
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// Seed 6.3.3: the end message's count equals the items uploaded.
-struct BatchUploadCount;
-impl Rule for BatchUploadCount {
-    fn id(&self) -> &'static str {
-        "batch_upload.count"
-    }
-    fn requirement(&self) -> &'static str {
-        "6.3.3"
-    }
-    fn title(&self) -> &'static str {
-        "batch upload end (202/207) counts every uploaded item"
-    }
-    fn check(&self, t: &Transcript, out: &mut Vec<Violation>) {
-        for (seq, e) in &t.events {
-            if e["event"] == "batch_upload_end" && e["terminal_count"] != e["received"] {
-                out.push(violation(
-                    self,
-                    event_frame(t, *seq),
-                    Some("48"),
-                    Some(e["received"].to_string()),
-                    Some(e["terminal_count"].to_string()),
-                    "upload end count differs from the items received".into(),
                 ));
             }
         }

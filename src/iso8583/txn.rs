@@ -141,7 +141,7 @@ impl TxnKind {
         )
     }
 
-    fn from_type_code(code: &str) -> TxnKind {
+    pub fn from_type_code(code: &str) -> TxnKind {
         use TxnKind::*;
         match code {
             "01" => BalanceInquiry,
