@@ -557,7 +557,7 @@ fn a_pan_in_a_later_cases_batch_upload_is_masked() {
     let suite = dir.join("chain.yaml");
     std::fs::write(
         &suite,
-        "suite: chain\ncases:\n  - id: a\n    requirements: [\"7.1.2\"]\n    title: {zh: 消费, en: buy}\n    steps:\n      - sign_in: {}\n      - purchase: {card: low_balance, amount: 100}\n  - id: b\n    requirements: [\"6.3.3\"]\n    title: {zh: 批上送, en: upload}\n    continues: true\n    expect_violations: [\"settlement.totals\"]\n    steps:\n      - host: {when: {txn: purchase, reversal: false}, times: 1, actions: [bad_mac]}\n      - host: {when: {reversal: true}, actions: [{respond: \"96\"}]}\n      - purchase: {amount: 4000, expect: \"A0\"}\n      - sign_in: {}\n      - settle: {expect: \"21\"}\n",
+        "suite: chain\ncases:\n  - id: a\n    requirements: [\"7.1.2\"]\n    title: {zh: 消费, en: buy}\n    steps:\n      - sign_in: {}\n      - purchase: {card: low_balance, amount: 100}\n  - id: b\n    requirements: [\"6.3.3\"]\n    title: {zh: 批上送, en: upload}\n    continues: true\n    steps:\n      - host: {when: {txn: purchase, reversal: false}, times: 1, actions: [bad_mac]}\n      - host: {when: {reversal: true}, actions: [{respond: \"96\"}]}\n      - purchase: {amount: 4000, expect: \"A0\"}\n      - sign_in: {}\n      - settle: {expect: \"21\"}\n",
     )
     .unwrap();
     let opts = posconf::suite::runner::RunOptions::new(dir.join("reports"));

@@ -41,6 +41,10 @@ pub struct Violation {
     /// The suite case the message belongs to, when the transcript is a run's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<String>,
+    /// The case lists this rule in `expect_violations` (the run recorded it): reported, but
+    /// not a failure and not counted in `posconf check`'s exit code.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub expected_by_case: bool,
 }
 
 /// A decoded frame of the transcript.
@@ -205,6 +209,7 @@ pub fn violation(
         seq: f.map(|f| f.seq),
         raw: None,
         case: None,
+        expected_by_case: false,
     }
 }
 
@@ -250,6 +255,8 @@ pub fn attach_bytes(report: &mut Report, t: &Transcript, codec: &Codec, reveal: 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub violations: Vec<Violation>,
+    /// Violations that are failures (not expected by their case).
+    pub unexpected: usize,
     pub rules_evaluated: Vec<RuleInfo>,
 }
 
@@ -281,6 +288,7 @@ pub fn check(t: &Transcript) -> Report {
     }
     violations.sort_by_key(|v| v.seq.unwrap_or(0));
     Report {
+        unexpected: violations.len(),
         violations,
         rules_evaluated: rules
             .iter()
@@ -316,23 +324,51 @@ pub fn check_records(records: &[Record], codec: &Codec, reveal: bool) -> Report 
     let mut all = check(&Transcript::from_records(&[], codec));
     for key in order {
         let group = groups.remove(&key).unwrap_or_default();
+        // The runner records each case's `expect_violations` as a note of the case.
+        let expected: Vec<String> = group
+            .iter()
+            .filter_map(|r| {
+                r.event
+                    .as_ref()?
+                    .get(EXPECT_VIOLATIONS)?
+                    .as_array()
+                    .cloned()
+            })
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         let t = Transcript::from_records(&group, codec);
         let mut report = check(&t);
         attach_bytes(&mut report, &t, codec, reveal);
         for mut v in report.violations {
             v.case = key.map(str::to_string);
+            v.expected_by_case = expected.iter().any(|e| e == v.rule);
             all.violations.push(v);
         }
     }
+    all.unexpected = all
+        .violations
+        .iter()
+        .filter(|v| !v.expected_by_case)
+        .count();
     all
 }
+
+/// Key of the note a run writes for a case that expects violations:
+/// `{"expect_violations": ["rule.id", ...]}`.
+pub const EXPECT_VIOLATIONS: &str = "expect_violations";
 
 /// Text form: one block per violation, masked bytes are not shown (raw only in JSON).
 pub fn to_text(report: &Report) -> String {
     let mut out = String::new();
     for v in &report.violations {
         out.push_str(&format!(
-            "VIOLATION {}{} [{}] {} {} field {}: expected {}, found {} — {}{}\n",
+            "{} {}{} [{}] {} {} field {}: expected {}, found {} — {}{}\n",
+            if v.expected_by_case {
+                "EXPECTED"
+            } else {
+                "VIOLATION"
+            },
             v.case
                 .as_deref()
                 .map(|c| format!("case {c}: "))
@@ -354,10 +390,16 @@ pub fn to_text(report: &Report) -> String {
                 .unwrap_or_default()
         ));
     }
+    let expected = report.violations.len() - report.unexpected;
     out.push_str(&format!(
-        "{} rules evaluated, {} violations\n",
+        "{} rules evaluated, {} violations{}\n",
         report.rules_evaluated.len(),
-        report.violations.len()
+        report.unexpected,
+        if expected > 0 {
+            format!(" ({expected} more expected by their cases)")
+        } else {
+            String::new()
+        }
     ));
     out
 }

@@ -493,7 +493,7 @@ pub fn main() -> i32 {
                     ),
                     Format::Text => print!("{}", crate::checks::to_text(&report)),
                 }
-                Ok(i32::from(!report.violations.is_empty()))
+                Ok(i32::from(report.unexpected > 0))
             };
             run().unwrap_or_else(|e| {
                 eprintln!("posconf check: {e}");

@@ -18,7 +18,7 @@ use crate::host::server::HostHandle;
 use crate::terminal::automation::SerialTerminal;
 use crate::terminal::link::TcpLink;
 use crate::terminal::sim::{Faults, SimConfig, SimTerminal};
-use crate::transcript::{Record, TranscriptWriter};
+use crate::transcript::{Record, RecordKind, TranscriptWriter};
 
 /// What one step asked for and what the terminal did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -319,6 +319,15 @@ async fn run_case(
         }
     }
     case_log.forward_to(writer.clone(), &case.id, base);
+    if !case.expect_violations.is_empty() {
+        // So that `posconf check` on the run's transcript judges this case as the run did.
+        let mut note = Record::event(0, RecordKind::Note, "case expects violations".into());
+        note.event = Some(serde_json::json!({
+            crate::checks::EXPECT_VIOLATIONS: case.expect_violations,
+        }));
+        note.case = Some(case.id.clone());
+        writer.write(note);
+    }
     // Rules see the chain so far (its sign-in, its batch); they report this case's part.
     let context = context.unwrap_or(mark);
     let prior: Vec<Record> = if context < mark {
