@@ -139,7 +139,13 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
             .field(num)
             .ok_or_else(|| err(num.to_string(), "undeclared"))?;
         let joined = match subs.get(&num) {
-            Some(parts) => Some(join_subfields(spec, parts)?),
+            // A context layout of the dialect (48 in 0500/0510) wins over the declared one.
+            Some(parts) => Some(
+                match crate::iso8583::views::join(mti.as_str(), num, parts) {
+                    Some(r) => r.map_err(|e| err(format!("fields.{}", e.id), e.reason))?,
+                    None => join_subfields(spec, parts)?,
+                },
+            ),
             None => None,
         };
         let path = format!("fields.{num}");
@@ -231,6 +237,16 @@ fn join_subfields(
         ));
     }
     Ok(out)
+}
+
+/// The framing a decoded document records (`"framing": "body"`), if it names one.
+pub fn framing_of(doc: &Yaml) -> Option<Framing> {
+    doc.as_mapping()?
+        .get(Yaml::String("framing".into()))?
+        .as_str()?
+        .parse()
+        .ok()
+        .filter(|f| *f != Framing::Auto)
 }
 
 /// Pack the document. With `mak`, field 64 is (re)computed over MTI..63.
