@@ -139,7 +139,13 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
             .field(num)
             .ok_or_else(|| err(num.to_string(), "undeclared"))?;
         let joined = match subs.get(&num) {
-            Some(parts) => Some(join_subfields(spec, parts)?),
+            // A context layout of the dialect (48 in 0500/0510) wins over the declared one.
+            Some(parts) => Some(
+                match crate::iso8583::views::join(mti.as_str(), num, parts) {
+                    Some(r) => r.map_err(|e| err(format!("fields.{}", e.id), e.reason))?,
+                    None => join_subfields(spec, parts)?,
+                },
+            ),
             None => None,
         };
         let path = format!("fields.{num}");
@@ -154,9 +160,19 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
             (Some(v), _) => Some(v),
             (None, j) => j,
         };
+        let masked_kind = spec.sensitivity != crate::iso8583::spec::Sensitivity::None;
         let input = match (value, raw) {
+            // A decoded document keeps both. The decoder accepts either pad nibble (0 or F, a
+            // [var] of the digest) for odd BCD data; when `raw` is the value packed with the
+            // other pad, it is kept verbatim so decode | encode reproduces the frame.
+            (Some(v), Some(r))
+                if !(r.contains('*') && masked_kind) && other_pad_matches(codec, spec, &v, &r) =>
+            {
+                FieldInput::Raw(hex_bytes(&r, &format!("{path}.raw"))?)
+            }
             (Some(v), _) => {
-                if v.contains('*') {
+                // Only fields the dialect masks can be masked; '*' is plain text elsewhere.
+                if v.contains('*') && masked_kind {
                     return Err(err(
                         &path,
                         "value is masked (*); decode with --reveal to get the clear value",
@@ -168,7 +184,7 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
                 })
             }
             (None, Some(r)) => {
-                if r.contains('*') {
+                if r.contains('*') && masked_kind {
                     return Err(err(
                         &path,
                         "raw is masked (*); decode with --reveal to get the clear bytes",
@@ -188,6 +204,24 @@ pub fn parse(doc: &Yaml, codec: &Codec) -> Result<Crafted, CraftError> {
     })
 }
 
+/// Whether `raw_hex` is `value` packed under `spec` with the pad nibble the codec does not use.
+fn other_pad_matches(
+    codec: &Codec,
+    spec: &crate::iso8583::FieldSpec,
+    value: &str,
+    raw_hex: &str,
+) -> bool {
+    if spec.encoding != Encoding::Bcd || value.len() % 2 == 0 {
+        return false;
+    }
+    let other = codec.with_pad(if codec.pad == 0 { 0xF } else { 0 });
+    let mut packed = Vec::new();
+    other
+        .pack_field(spec, &Value::text(value), &mut packed)
+        .is_ok()
+        && hex::encode_upper(packed).eq_ignore_ascii_case(raw_hex)
+}
+
 fn join_subfields(
     spec: &crate::iso8583::FieldSpec,
     parts: &BTreeMap<String, String>,
@@ -204,8 +238,17 @@ fn join_subfields(
                         format!("{missing} is missing before it"),
                     ));
                 }
+                // The last part given may be short: decode splits a short value that way.
+                let last_given = spec
+                    .subfields
+                    .iter()
+                    .rev()
+                    .find(|s| parts.contains_key(s.id))
+                    .map(|s| s.id);
+                let short_last = last_given == Some(sub.id) && v.len() < sub.len as usize;
                 if sub.len != 0
                     && v.len() != sub.len as usize
+                    && !short_last
                     && spec.subfields.last().map(|s| s.id) != Some(sub.id)
                 {
                     return Err(err(
@@ -231,6 +274,16 @@ fn join_subfields(
         ));
     }
     Ok(out)
+}
+
+/// The framing a decoded document records (`"framing": "body"`), if it names one.
+pub fn framing_of(doc: &Yaml) -> Option<Framing> {
+    doc.as_mapping()?
+        .get(Yaml::String("framing".into()))?
+        .as_str()?
+        .parse()
+        .ok()
+        .filter(|f| *f != Framing::Auto)
 }
 
 /// Pack the document. With `mak`, field 64 is (re)computed over MTI..63.

@@ -281,11 +281,12 @@ fn push_rows(
         is_subfield: false,
     });
     let Value::Text(text) = v else { return };
-    let subs: Vec<(&SubFieldSpec, &str)> = if spec.number == 48 {
-        context_48(msg, text)
-    } else {
-        split_subfields(spec, text)
-    };
+    let subs: Vec<(&SubFieldSpec, &str)> =
+        if crate::iso8583::views::layout(msg.mti.as_str(), spec.number).is_some() {
+            crate::iso8583::views::parts(msg.mti.as_str(), spec.number, text)
+        } else {
+            split_subfields(spec, text)
+        };
     for (sub, part) in subs {
         let raw = match spec.encoding {
             crate::iso8583::spec::Encoding::Ascii => hex::encode_upper(part.as_bytes()),
@@ -301,87 +302,6 @@ fn push_rows(
             offset,
             is_subfield: true,
         });
-    }
-}
-
-/// Field 48 of 0500/0510 carries the settlement totals (digest §9).
-const SETTLEMENT_48: &[SubFieldSpec] = &[
-    SubFieldSpec {
-        id: "48.1",
-        name_zh: "内卡借记总金额",
-        name_en: "RMB debit amount",
-        len: 12,
-    },
-    SubFieldSpec {
-        id: "48.2",
-        name_zh: "内卡借记总笔数",
-        name_en: "RMB debit count",
-        len: 3,
-    },
-    SubFieldSpec {
-        id: "48.3",
-        name_zh: "内卡贷记总金额",
-        name_en: "RMB credit amount",
-        len: 12,
-    },
-    SubFieldSpec {
-        id: "48.4",
-        name_zh: "内卡贷记总笔数",
-        name_en: "RMB credit count",
-        len: 3,
-    },
-    SubFieldSpec {
-        id: "48.5",
-        name_zh: "内卡对账应答码",
-        name_en: "RMB result (1 balanced, 2 not, 3 error)",
-        len: 1,
-    },
-    SubFieldSpec {
-        id: "48.6",
-        name_zh: "外卡借记总金额",
-        name_en: "Foreign debit amount",
-        len: 12,
-    },
-    SubFieldSpec {
-        id: "48.7",
-        name_zh: "外卡借记总笔数",
-        name_en: "Foreign debit count",
-        len: 3,
-    },
-    SubFieldSpec {
-        id: "48.8",
-        name_zh: "外卡贷记总金额",
-        name_en: "Foreign credit amount",
-        len: 12,
-    },
-    SubFieldSpec {
-        id: "48.9",
-        name_zh: "外卡贷记总笔数",
-        name_en: "Foreign credit count",
-        len: 3,
-    },
-    SubFieldSpec {
-        id: "48.10",
-        name_zh: "外卡对账应答码",
-        name_en: "Foreign result",
-        len: 1,
-    },
-];
-
-fn context_48<'v>(msg: &Message, text: &'v str) -> Vec<(&'static SubFieldSpec, &'v str)> {
-    let mti = msg.mti.as_str();
-    if (mti == "0500" || mti == "0510") && text.len() == 62 {
-        let mut pos = 0;
-        SETTLEMENT_48
-            .iter()
-            .filter_map(|s| {
-                let part = text.get(pos..pos + s.len as usize)?;
-                pos += s.len as usize;
-                Some((s, part))
-            })
-            .collect()
-    } else {
-        Vec::new()
     }
 }
 

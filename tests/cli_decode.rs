@@ -290,3 +290,42 @@ fn tmk_opens_sign_in_keys_and_verifies_check_values() {
             && stdout(&wrong).contains("PIK check value mismatch")
     );
 }
+
+/// `decode --reveal --format json | encode` gives back every fixture frame byte for byte, in its
+/// own framing: 0500/0510 (48 read through the settlement-totals view), 0320, the body-only
+/// public packet, sign-in with keys, purchase, reversal, refund.
+#[test]
+fn decode_json_piped_to_encode_reproduces_every_fixture_frame() {
+    use std::io::Write;
+    let hexes = frame_files("hex");
+    assert!(hexes.len() >= 10, "fixtures present");
+    for h in hexes {
+        let want: String = std::fs::read_to_string(&h)
+            .expect("hex")
+            .split_whitespace()
+            .collect();
+        let d = posconf(&["decode", &want, "--reveal", "--format", "json"]);
+        assert!(d.status.success(), "{}", h.display());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_posconf"))
+            .args(["encode"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&d.stdout)
+            .expect("write");
+        let o = child.wait_with_output().expect("wait");
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            h.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(stdout(&o).trim(), want, "{}", h.display());
+    }
+}

@@ -260,9 +260,9 @@ enum Command {
         mak: Option<String>,
         #[arg(long, value_name = "ecb|x9.9|x9.19")]
         mac_alg: Option<String>,
-        /// Output framing.
-        #[arg(long, value_enum, default_value = "tcp")]
-        framing: FramingArg,
+        /// Output framing (default: the document's `framing`, as `decode` records it, else tcp).
+        #[arg(long, value_enum)]
+        framing: Option<FramingArg>,
         #[arg(long)]
         profile: Option<PathBuf>,
     },
@@ -649,7 +649,10 @@ pub fn main() -> i32 {
                     &crafted,
                     &codec,
                     mak.as_ref().map(|k| (k, alg)),
-                    framing.into(),
+                    framing
+                        .map(Framing::from)
+                        .or_else(|| crate::craft::framing_of(&doc))
+                        .unwrap_or(Framing::Tcp),
                 )
                 .map_err(|e| format!("{origin}: {e}"))?;
                 println!("{}", hex::encode_upper(bytes));

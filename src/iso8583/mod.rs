@@ -13,6 +13,7 @@ pub mod message;
 pub mod spec;
 pub mod table;
 pub mod txn;
+pub mod views;
 
 pub use codec::{Codec, FieldSpan};
 pub use cup::CUP_DIRECT;
