@@ -98,6 +98,7 @@ fn run() -> &'static Run {
             // As a checker run with --reveal would attach it: the report must not trust it.
             raw: Some(format!("33{PAN}D2512201")),
             case: None,
+            expected_by_case: false,
         });
         failing
             .failures

@@ -1605,6 +1605,7 @@ mod tests {
             seq: Some(101),
             raw: None,
             case: None,
+            expected_by_case: false,
         };
         let html = render_ladder(&records, &[v], false);
         for clear in ["6225881234567890", "4AF9E141A5EE0E3B"] {
@@ -1642,6 +1643,7 @@ mod tests {
             seq: Some(41),
             raw: None,
             case: None,
+            expected_by_case: false,
         };
         assert_eq!(resolve_frame(&v, &refs).map(|r| r.seq), Some(41));
         v.seq = Some(2);
