@@ -218,3 +218,37 @@ fn the_reversal_of_a_refund_is_refused_and_the_books_stay() {
         "the refund still counts"
     );
 }
+
+#[test]
+fn an_offline_0230_echoes_the_terminals_authorisation_code() {
+    let mut c = centre();
+    let off = financial("0220", "000000", "30", "000002", "000000000300")
+        .with(38, "777001")
+        .with(61, "00000000000000000000000000000")
+        .with(63, "CUP");
+    let h = send(&mut c, off);
+    let reply = h.reply.expect("answered");
+    let d = decode_frame(&cup_codec(), &reply, Framing::Bare).unwrap();
+    assert_eq!(d.message.text(39), Some("00"));
+    assert_eq!(d.message.text(38), Some("777001"));
+}
+
+#[test]
+fn a_void_of_a_settled_batchs_purchase_is_25() {
+    let mut c = centre();
+    send(
+        &mut c,
+        financial("0200", "000000", "22", "000002", "000000001000"),
+    );
+    let rrn = c.journal.entries()[0].rrn.clone();
+    let f48 = format!("{:012}{:03}{:012}{:03}0{}", 1000, 1, 0, 0, "0".repeat(31));
+    send(&mut c, settlement("000003", "000001", &f48));
+    assert_eq!(c.session(TID).unwrap().batch, "000002");
+    let void = financial("0200", "200000", "23", "000004", "000000001000")
+        .with(37, rrn)
+        .with(60, "23000002")
+        .with(61, "000001000002");
+    let before = balance(&c);
+    assert_eq!(code(&send(&mut c, void)).as_deref(), Some("25"));
+    assert_eq!(balance(&c), before);
+}
