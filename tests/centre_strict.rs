@@ -252,3 +252,24 @@ fn a_void_of_a_settled_batchs_purchase_is_25() {
     assert_eq!(code(&send(&mut c, void)).as_deref(), Some("25"));
     assert_eq!(balance(&c), before);
 }
+
+#[test]
+fn a_tdk_encrypted_track_2_is_decrypted_before_the_pan_is_read() {
+    let mut c = centre();
+    let tdk = c
+        .session(TID)
+        .and_then(|s| s.keys.clone())
+        .and_then(|k| k.tdk)
+        .expect("60.3 = 004 issues a TDK");
+    let track = posconf::crypto::track::encrypt_track(&tdk, "6225881234567890=25122011234567890")
+        .expect("encrypts");
+    let mut m = financial("0200", "000000", "22", "000002", "000000001000")
+        .with(22, "022")
+        .with(35, track)
+        .with(53, "2610000000000000");
+    m.remove(2);
+    let h = send(&mut c, m);
+    assert_eq!(code(&h).as_deref(), Some("00"), "{:?}", h.events);
+    assert_eq!(c.journal.entries()[0].pan, PAN);
+    assert_eq!(balance(&c), 1_000_000 - 1_000);
+}
