@@ -11,10 +11,12 @@ use serde_json::{json, Value as Json};
 use super::behaviour::{Action, Behaviours};
 use super::journal::{Journal, OriginalRef, Outcome, Request};
 use crate::crypto::pin_block::decrypt_pin_block;
+use crate::crypto::track::decrypt_track;
 use crate::crypto::working_keys::{encode_field62, KeyLayout, WorkingKeys};
 use crate::crypto::{check_value, DesKey, MacAlgorithm};
 use crate::fixtures::Fixtures;
 use crate::iso8583::frame::{DecodedFrame, Frame, Header, ProcessingRequest};
+use crate::iso8583::table::{cup_tables, path_text, Presence};
 use crate::iso8583::txn::{classify, TxnKind};
 use crate::iso8583::{Codec, Message, Value};
 use crate::profile::Profile;
@@ -33,6 +35,8 @@ pub struct Session {
     pub uploaded: u32,
     /// The last 0500 left a currency block unbalanced: batch upload is due.
     pub upload_due: bool,
+    /// Batches this terminal has settled (balanced 0500 or upload end): closed for good.
+    pub settled: Vec<String>,
 }
 
 /// The result of handling one frame.
@@ -168,6 +172,21 @@ impl Centre {
         let mut out = Handled::default();
         let req = &frame.message;
         let tid = text(req, 41);
+        // The TPDU id is 60 (digest §1); the network access point routes nothing else, so a
+        // frame with another id is recorded and never answered as if it were valid.
+        if let Some(t) = frame.tpdu.filter(|t| t.id() != 0x60) {
+            out.events.push(json!({
+                "event": "bad_tpdu",
+                "tid": tid,
+                "mti": req.mti.as_str(),
+                "stan": text(req, 11),
+                "field": "tpdu",
+                "expected": "60",
+                "found": format!("{:02X}", t.id()),
+                "reason": format!("TPDU {} does not start with id 60: not answered", hex::encode_upper(t.0)),
+            }));
+            return out;
+        }
         let mut actions = self.behaviours.decide(req, tid.trim_end());
         if !actions.is_empty() {
             out.events
@@ -250,8 +269,7 @@ impl Centre {
                 _,
             ) => self.management(req, c.kind, &terminal, &mut resp, &date, &time),
             (TxnKind::Settlement, _) => {
-                self.settle(req, &terminal.tid, &mut resp, &date, &time, &mut out);
-                None
+                self.settle(req, &terminal.tid, &mut resp, &date, &time, &mut out)
             }
             (TxnKind::BatchUpload | TxnKind::BatchUploadEnd, _) => self.batch_upload(
                 req,
@@ -312,6 +330,149 @@ impl Centre {
             out.reply = None;
         }
         out
+    }
+
+    /// What the centre's format check refuses before a request reaches the books, judged
+    /// against the row of the message tables (`iso8583/cup_messages.yaml`, digest
+    /// cup-message-tables.md §1.1) the request's MTI + 60.1 (+ 60.3) select:
+    /// - no such row (a refund, pre-authorisation or offline settlement under another MTI, a
+    ///   reversal of a kind that is never reversed) or a processing code (3) other than the
+    ///   row's: `12` invalid transaction (digest §10 "12 invalid txn"; RC-A class C);
+    /// - a zero or malformed amount (4): `13` invalid amount (digest §10 "13 invalid amount");
+    /// - a mandatory field missing, another fixed value (25) or a value outside its field's
+    ///   domain (an expiry 2513, a batch 000000...): `30` format error (digest §10).
+    ///
+    /// Extra fields and the C-field conditions are not refused: a centre reads what it needs
+    /// and the checks layer (`fields.table`) judges the rest.
+    fn screen(&self, req: &Message, tid: &str) -> Option<(&'static str, Json)> {
+        let tables = cup_tables();
+        let dialect = self.codec.dialect;
+        let f60 = text(req, 60);
+        let refuse = |code: &'static str,
+                      event: &str,
+                      row: &str,
+                      requirement: &str,
+                      field: &str,
+                      expected: String,
+                      found: String| {
+            (
+                code,
+                json!({
+                    "event": event,
+                    "tid": tid,
+                    "mti": req.mti.as_str(),
+                    "stan": text(req, 11),
+                    "row": row,
+                    "requirement": requirement,
+                    "field": field,
+                    "expected": expected,
+                    "found": found,
+                    "code": code,
+                }),
+            )
+        };
+        let Some(row) = tables.row_for(dialect, req) else {
+            let near: Vec<String> = tables
+                .near_rows(dialect, req)
+                .iter()
+                .map(|r| format!("{} is {}", r.title, r.mti))
+                .collect();
+            return Some(refuse(
+                "12",
+                "invalid_transaction",
+                "",
+                "10.3.1",
+                "mti",
+                if near.is_empty() {
+                    "a message kind of the tables (MTI with its 60.1 / 60.3)".into()
+                } else {
+                    near.join("; ")
+                },
+                format!("{} with 60 = {f60}", req.mti),
+            ));
+        };
+        let requirement = |path: &str| {
+            tables
+                .field_requirements
+                .get(path.split('.').next().unwrap_or(path))
+                .cloned()
+                .unwrap_or_else(|| row.requirement.clone())
+        };
+        for (path, allowed) in &row.fixed {
+            let Some(found) = path_text(dialect, req, path) else {
+                continue;
+            };
+            if !allowed.iter().any(|a| a == found) {
+                let (code, event) = if path == "3" {
+                    ("12", "invalid_transaction")
+                } else {
+                    ("30", "format_error")
+                };
+                return Some(refuse(
+                    code,
+                    event,
+                    &row.id,
+                    &requirement(path),
+                    path,
+                    allowed.join(" or "),
+                    found.to_string(),
+                ));
+            }
+        }
+        for (&n, p) in &row.fields {
+            if *p == Presence::Mandatory && !req.has(n) {
+                return Some(refuse(
+                    "30",
+                    "format_error",
+                    &row.id,
+                    &row.requirement,
+                    &n.to_string(),
+                    "present (M)".into(),
+                    "absent".into(),
+                ));
+            }
+        }
+        for (checks, own) in [(&row.values, true), (&tables.values, false)] {
+            for (path, list) in checks {
+                let Some(f) = path.split('.').next().and_then(|x| x.parse::<u8>().ok()) else {
+                    continue;
+                };
+                if !req.has(f) || (!own && !row.fields.contains_key(&f)) {
+                    continue;
+                }
+                let Some(found) = path_text(dialect, req, path) else {
+                    continue;
+                };
+                for c in list {
+                    if c.when
+                        .as_deref()
+                        .is_some_and(|w| !tables.holds(dialect, req, w))
+                    {
+                        continue;
+                    }
+                    let ok = c.pattern.as_ref().is_none_or(|p| p.is_match(found))
+                        && c.is_in
+                            .as_ref()
+                            .is_none_or(|v| v.iter().any(|x| x == found))
+                        && c.not_in
+                            .as_ref()
+                            .is_none_or(|v| !v.iter().any(|x| x == found));
+                    if !ok {
+                        let code = if f == 4 { "13" } else { "30" };
+                        return Some(refuse(
+                            code,
+                            "format_error",
+                            &row.id,
+                            &c.requirement.clone().unwrap_or_else(|| requirement(path)),
+                            path,
+                            c.expected(),
+                            found.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// Fields every response echoes or the centre sets (11, 12, 13, 32, 37, 41, 42).
@@ -484,6 +645,10 @@ impl Centre {
                 return Some("A0".into());
             }
         }
+        if let Some((code, event)) = self.screen(req, tid) {
+            out.events.push(event);
+            return Some(code.into());
+        }
         let f60 = text(req, 60);
         let batch = f60.get(2..8).unwrap_or("").to_string();
         if batch != session.batch {
@@ -493,10 +658,30 @@ impl Centre {
         if let Some(code) = forced {
             return Some(code);
         }
-        let pan = request_pan(req).unwrap_or_default();
         let stan = text(req, 11);
+        // Track data under the TDK (53 digit 3 = 1, digest §7): decrypted before the centre
+        // reads the card number from it.
+        let track2 = match clear_track2(req, keys.tdk.as_ref()) {
+            Ok(t) => t,
+            Err(reason) => {
+                out.events.push(json!({"event": "track_decrypt_failed", "tid": tid, "stan": stan, "field": "35", "reason": reason}));
+                return Some("30".into());
+            }
+        };
+        let pan = req
+            .text(2)
+            .map(str::to_string)
+            .or_else(|| {
+                track2
+                    .as_deref()
+                    .and_then(|t| t.split('=').next())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
         if reversal {
-            let o = self.journal.reverse(tid, &batch, &stan, amount(req));
+            let o = self
+                .journal
+                .reverse_kind(tid, &batch, &stan, Some(kind), amount(req));
             out.events.push(outcome_event(tid, &stan, kind, true, &o));
             return Some(o.code.to_string());
         }
@@ -556,8 +741,17 @@ impl Centre {
         if let Some(rrn) = &o.rrn {
             resp.set(37, rrn.clone());
         }
-        if let Some(a) = &o.auth_code {
-            resp.set(38, a.clone());
+        // Never rewrite a terminal's field: an offline 0220 carries its own authorisation
+        // code, which the 0230 echoes as sent.
+        match req.get(38) {
+            Some(v) if req.mti.as_str() == "0220" => {
+                resp.set(38, v.clone());
+            }
+            _ => {
+                if let Some(a) = &o.auth_code {
+                    resp.set(38, a.clone());
+                }
+            }
         }
         if o.code == "00" {
             let card = self.fixtures.card_by_pan(&pan);
@@ -595,7 +789,7 @@ impl Centre {
         date: &str,
         time: &str,
         out: &mut Handled,
-    ) {
+    ) -> Option<String> {
         for n in [11u8, 41, 42, 49, 60, 63] {
             if let Some(v) = req.get(n) {
                 resp.set(n, v.clone());
@@ -607,6 +801,37 @@ impl Centre {
         resp.set(32, self.acquirer_id.clone());
         resp.set(37, format!("{time}{}", text(req, 11)));
         let batch = text(req, 60).get(2..8).unwrap_or("").to_string();
+        // A refused 0500 is answered with 39 (the 0510 of a settlement has none) and the
+        // terminal's 48 as sent, its result digits still 0: no verdict, the batch unchanged.
+        if let Some((code, event)) = self.screen(req, tid) {
+            out.events.push(event);
+            if let Some(v) = req.get(48) {
+                resp.set(48, v.clone());
+            }
+            return Some(code.into());
+        }
+        let session = self.sessions.get(tid).cloned().unwrap_or_default();
+        if batch != session.batch {
+            // RC-A note 2: a POS batch other than the centre's is answered 77. A batch already
+            // settled stays closed: settling it again must not move the centre's batch on.
+            let settled = session.settled.contains(&batch);
+            out.events.push(json!({"event": "batch_mismatch", "tid": tid, "expected": session.batch, "found": batch}));
+            out.events.push(json!({
+                "event": "settlement_refused",
+                "tid": tid,
+                "batch": batch,
+                "code": "77",
+                "reason": if settled {
+                    format!("batch {batch} is already settled; the centre's batch is {}", session.batch)
+                } else {
+                    format!("batch {batch} is not the centre's batch {}", session.batch)
+                },
+            }));
+            if let Some(v) = req.get(48) {
+                resp.set(48, v.clone());
+            }
+            return Some("77".into());
+        }
         let (rmb, foreign) = self.journal.totals(tid, &batch);
         let f48 = text(req, 48);
         let parse = |s: &str, a: usize, b: usize| s.get(a..b).and_then(|x| x.parse::<u64>().ok());
@@ -645,6 +870,7 @@ impl Centre {
         out.events.push(json!({"event": "settlement", "tid": tid, "batch": batch, "journal_rmb": rmb, "journal_foreign": foreign, "terminal_48": f48, "result_rmb": r1.to_string(), "result_foreign": r2.to_string()}));
         if let Some(s) = self.sessions.get_mut(tid) {
             if r1 == '1' && r2 == '1' {
+                s.settled.push(s.batch.clone());
                 s.batch = next_batch(&s.batch);
                 s.uploaded = 0;
                 s.upload_due = false;
@@ -653,6 +879,7 @@ impl Centre {
                 s.uploaded = 0;
             }
         }
+        None
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -683,6 +910,7 @@ impl Centre {
             let total: u32 = f48.get(0..4).and_then(|x| x.parse().ok()).unwrap_or(0);
             out.events.push(json!({"event": "batch_upload_end", "tid": tid, "batch": batch, "terminal_count": total, "received": session.uploaded}));
             if let Some(s) = self.sessions.get_mut(tid) {
+                s.settled.push(batch.clone());
                 s.batch = next_batch(&s.batch);
                 s.uploaded = 0;
                 s.upload_due = false;
@@ -778,6 +1006,37 @@ impl Centre {
         };
         f.payload(&self.codec).ok()
     }
+}
+
+/// Track 2 in clear: as sent, or decrypted under the TDK when 53 digit 3 says it is encrypted
+/// (digest §7). An encrypted track without a TDK, or one that does not decrypt to a track
+/// (PAN, separator, YYMM), is an error in words.
+fn clear_track2(req: &Message, tdk: Option<&DesKey>) -> Result<Option<String>, String> {
+    let Some(t2) = req.text(35) else {
+        return Ok(None);
+    };
+    if req.text(53).and_then(|s| s.get(2..3)) != Some("1") {
+        return Ok(Some(t2.to_string()));
+    }
+    let Some(tdk) = tdk else {
+        return Err(
+            "53 digit 3 says the tracks are TDK-encrypted, but this sign-in issued no TDK (60.3 is not 004)"
+                .into(),
+        );
+    };
+    let clear = decrypt_track(tdk, t2).map_err(|e| e.to_string())?;
+    let (pan, rest) = clear.split_once('=').unwrap_or((clear.as_str(), ""));
+    let looks_right = (12..=19).contains(&pan.len())
+        && pan.bytes().all(|b| b.is_ascii_digit())
+        && rest.len() >= 4
+        && rest.bytes().all(|b| b.is_ascii_digit());
+    if !looks_right {
+        return Err(format!(
+            "track 2 does not decrypt under the TDK to PAN=YYMM... (found {} nibbles that are not a track)",
+            clear.len()
+        ));
+    }
+    Ok(Some(clear))
 }
 
 /// Responses that carry field 64: financial, offline and reversal answers.

@@ -244,6 +244,18 @@ impl Journal {
     }
 
     fn find_original(&self, req: &Request, kinds: &[TxnKind]) -> Option<usize> {
+        self.find_original_in(req, kinds, false)
+    }
+
+    /// The live original a request names (37, 38, 61), of one of `kinds`, on the same card.
+    /// `same_batch`: a void (消费撤销, 预授权完成撤销) only reaches its batch: once a batch is
+    /// settled its transactions are final and can only be refunded (seed 6.3.2; digest §4).
+    fn find_original_in(
+        &self,
+        req: &Request,
+        kinds: &[TxnKind],
+        same_batch: bool,
+    ) -> Option<usize> {
         let o = &req.original;
         self.entries
             .iter()
@@ -252,6 +264,8 @@ impl Journal {
                 kinds.contains(&e.kind)
                     && e.tid == req.tid
                     && matches!(e.state, EntryState::Approved | EntryState::Adjusted)
+                    && (!same_batch || e.batch == req.batch)
+                    && (req.pan.is_empty() || e.pan.is_empty() || e.pan == req.pan)
                     && o.rrn.as_ref().is_none_or(|r| *r == e.rrn)
                     && o.auth_code
                         .as_ref()
@@ -267,6 +281,55 @@ impl Journal {
                         .is_none_or(|d| *d == e.date || d.chars().all(|c| c == '0'))
             })
             .map(|e| e.id)
+    }
+
+    /// Why `find_original_in` found nothing, in words for the transcript: the entry the
+    /// request names by its RRN or trace exists but is no longer live, is in a settled batch,
+    /// or is another card's.
+    fn why_no_original(&self, req: &Request, kinds: &[TxnKind], same_batch: bool) -> String {
+        let o = &req.original;
+        let named = self.entries.iter().rev().find(|e| {
+            kinds.contains(&e.kind)
+                && e.tid == req.tid
+                && e.state != EntryState::Declined
+                && (o.rrn.as_ref().is_some_and(|r| *r == e.rrn)
+                    || (o.rrn.is_none()
+                        && o.stan.as_ref().is_some_and(|s| *s == e.stan)
+                        && o.batch.as_ref().is_none_or(|b| *b == e.batch)))
+        });
+        match named {
+            None => "original transaction not found (37/38/61)".into(),
+            Some(e) if e.state == EntryState::Voided => format!(
+                "original {} trace {} was already voided",
+                e.kind.id(),
+                e.stan
+            ),
+            Some(e) if e.state == EntryState::Reversed => {
+                format!("original {} trace {} was reversed", e.kind.id(), e.stan)
+            }
+            Some(e) if e.state == EntryState::Completed => format!(
+                "original {} trace {} was already completed",
+                e.kind.id(),
+                e.stan
+            ),
+            Some(e) if same_batch && e.batch != req.batch => format!(
+                "original {} trace {} is in batch {}, settled: a void only reaches the current batch {} (refund instead)",
+                e.kind.id(),
+                e.stan,
+                e.batch,
+                req.batch
+            ),
+            Some(e) if !req.pan.is_empty() && e.pan != req.pan => format!(
+                "original {} trace {} was made with another card",
+                e.kind.id(),
+                e.stan
+            ),
+            Some(e) => format!(
+                "original {} trace {} does not match 37/38/61 of the request",
+                e.kind.id(),
+                e.stan
+            ),
+        }
     }
 
     /// Decide a financial request and book it.
@@ -320,8 +383,9 @@ impl Journal {
                 } else {
                     CompletionRequest
                 };
-                let Some(orig) = self.find_original(req, &[target]) else {
-                    return self.book_decline(req, "25", "original transaction not found (37/61)");
+                let Some(orig) = self.find_original_in(req, &[target], true) else {
+                    let why = self.why_no_original(req, &[target], true);
+                    return self.book_decline(req, "25", why);
                 };
                 let o = &self.entries[orig];
                 if o.amount != req.amount {
@@ -432,6 +496,13 @@ impl Journal {
         let rrn = self.rrn(&req.time);
         let auth_code = match req.kind {
             BalanceInquiry | Refund | PurchaseVoid | CompletionVoid => None,
+            // An offline transaction was authorised before it reached the centre (by phone,
+            // or by the original it adjusts): its code is the terminal's, never replaced.
+            OfflineSettlement | Adjust | AdjustTip | CompletionNotice
+                if req.offline && req.original.auth_code.is_some() =>
+            {
+                req.original.auth_code.clone()
+            }
             _ => Some(self.auth_code()),
         };
         let balance = self.accounts.get(&req.pan).map(|a| a.balance - a.held);
@@ -521,16 +592,56 @@ impl Journal {
     /// `12` for a second reversal of the same transaction, `25` when there is nothing to reverse
     /// (both end the terminal's reversal, per the tables' 00/12/25 rule).
     pub fn reverse(&mut self, tid: &str, batch: &str, stan: &str, amount: u64) -> Outcome {
+        self.reverse_kind(tid, batch, stan, None, amount)
+    }
+
+    /// [`Journal::reverse`] for a reversal that names its original's transaction (0400 60.1):
+    /// - a kind that is never reversed (refund, offline, balance inquiry: digest §8 "Refund,
+    ///   offline, balance inquiry are not reversed") is refused with `12` (invalid transaction)
+    ///   and changes nothing: a reversal must never undo what it cannot restore;
+    /// - a trace whose entry is another kind is `25` (no such original);
+    /// - an original that a later void, completion, adjust or refund already built on is `12`:
+    ///   undoing it would give the money back twice. Journal and balances stay as they are.
+    pub fn reverse_kind(
+        &mut self,
+        tid: &str,
+        batch: &str,
+        stan: &str,
+        kind: Option<TxnKind>,
+        amount: u64,
+    ) -> Outcome {
+        if let Some(k) = kind.filter(|k| !k.is_reversible()) {
+            return Outcome::decline("12", format!("a {} is not reversible (digest §8)", k.id()));
+        }
         let found = self.stan_ids(tid, batch, stan).next_back().map(|i| {
             let e = &self.entries[i];
-            (e.id, e.state, e.amount)
+            (e.id, e.state, e.amount, e.kind)
         });
-        let Some((id, state, orig_amount)) = found else {
+        let Some((id, state, orig_amount, orig_kind)) = found else {
             return Outcome::decline(
                 "25",
                 format!("no transaction with trace {stan} in batch {batch} to reverse"),
             );
         };
+        if let Some(k) = kind.filter(|k| *k != orig_kind) {
+            return Outcome::decline(
+                "25",
+                format!(
+                    "trace {stan} is a {}, not the {} this reversal names",
+                    orig_kind.id(),
+                    k.id()
+                ),
+            );
+        }
+        if !orig_kind.is_reversible() {
+            return Outcome::decline(
+                "12",
+                format!(
+                    "trace {stan} is a {}, which is not reversible (digest §8)",
+                    orig_kind.id()
+                ),
+            );
+        }
         match state {
             EntryState::Reversed => {
                 return Outcome::decline("12", format!("trace {stan} was already reversed"))
@@ -541,7 +652,36 @@ impl Journal {
                 o.entry = Some(id);
                 return o;
             }
-            _ => {}
+            EntryState::Voided | EntryState::Completed | EntryState::Adjusted => {
+                return Outcome::decline(
+                    "12",
+                    format!(
+                        "trace {stan} was since {}: reversing it would undo it twice",
+                        match state {
+                            EntryState::Voided => "voided",
+                            EntryState::Completed => "completed",
+                            _ => "adjusted",
+                        }
+                    ),
+                )
+            }
+            EntryState::Approved => {}
+        }
+        if let Some(dep) = self.entries.iter().find(|e| {
+            e.original == Some(id)
+                && matches!(
+                    e.state,
+                    EntryState::Approved | EntryState::Adjusted | EntryState::Voided
+                )
+        }) {
+            return Outcome::decline(
+                "12",
+                format!(
+                    "trace {stan} has a later {} (trace {}) built on it",
+                    dep.kind.id(),
+                    dep.stan
+                ),
+            );
         }
         if orig_amount != amount {
             return Outcome::decline(
